@@ -1,0 +1,2 @@
+/* buf.c: not written yet */
+typedef int st__placeholder_buf;

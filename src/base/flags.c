@@ -1,0 +1,2 @@
+/* flags.c: not written yet */
+typedef int st__placeholder_flags;

@@ -1,0 +1,75 @@
+/*
+ * log.h - structured logging to stderr.
+ *
+ *   st_log_info("listening", ST_LOG_STR("addr", addr), ST_LOG_INT("port", port));
+ *
+ * prints, in the default key=value format,
+ *   ts=2026-11-28T01:02:03.456Z level=info msg=listening addr=127.0.0.1 port=8080
+ * or, with format JSON-lines, {"ts":"...","level":"info","msg":"listening","addr":...}.
+ *
+ * A disabled level costs one comparison: the macros test the level before evaluating
+ * the fields. Values are quoted/escaped when needed (spaces, quotes, control bytes) so a
+ * line always parses back into the same fields. Each line is written with one write(2),
+ * so lines from several threads never interleave. Lines longer than 8 KiB are truncated
+ * (marked with truncated=true) rather than allocated.
+ */
+#ifndef ST_BASE_LOG_H
+#define ST_BASE_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/str.h"
+
+enum st_log_level { ST_LOG_DEBUG = 10, ST_LOG_INFO = 20, ST_LOG_WARN = 30, ST_LOG_ERROR = 40, ST_LOG_OFF = 100 };
+enum st_log_format { ST_LOG_KV, ST_LOG_JSON };
+
+enum st_log_field_type { ST_LOG_T_END, ST_LOG_T_STR, ST_LOG_T_SLICE, ST_LOG_T_INT, ST_LOG_T_UINT, ST_LOG_T_F64, ST_LOG_T_BOOL };
+
+struct st_log_field {
+    const char *key;
+    enum st_log_field_type type;
+    union {
+        const char *s;
+        struct st_str sl;
+        int64_t i;
+        uint64_t u;
+        double d;
+        bool b;
+    } v;
+};
+
+#define ST_LOG_STR(k, x) ((struct st_log_field){ .key = (k), .type = ST_LOG_T_STR, .v.s = (x) })
+#define ST_LOG_SLICE(k, x) ((struct st_log_field){ .key = (k), .type = ST_LOG_T_SLICE, .v.sl = (x) })
+#define ST_LOG_INT(k, x) ((struct st_log_field){ .key = (k), .type = ST_LOG_T_INT, .v.i = (int64_t)(x) })
+#define ST_LOG_UINT(k, x) ((struct st_log_field){ .key = (k), .type = ST_LOG_T_UINT, .v.u = (uint64_t)(x) })
+#define ST_LOG_F64(k, x) ((struct st_log_field){ .key = (k), .type = ST_LOG_T_F64, .v.d = (double)(x) })
+#define ST_LOG_BOOL(k, x) ((struct st_log_field){ .key = (k), .type = ST_LOG_T_BOOL, .v.b = (x) })
+
+/* Current minimum level; read by the macros, set with st_log_set_level. */
+extern enum st_log_level st_log_min_level;
+
+void st_log_set_level(enum st_log_level level);
+void st_log_set_format(enum st_log_format format);
+/* Write to fd instead of stderr (tests). */
+void st_log_set_fd(int fd);
+/* Parse "debug|info|warn|error|off" / "kv|json"; 0 or ST_EPARSE. */
+int st_log_parse_level(const char *s, enum st_log_level *out);
+int st_log_parse_format(const char *s, enum st_log_format *out);
+
+/* Emit one line; fields ends with an ST_LOG_T_END entry. Use the macros instead. */
+void st__log_write(enum st_log_level level, const char *msg, const struct st_log_field *fields);
+
+#define ST__LOG(level, msg, ...)                                                            \
+    do {                                                                                    \
+        if ((level) >= st_log_min_level)                                                    \
+            st__log_write((level), (msg),                                                   \
+                          (const struct st_log_field[]){ __VA_ARGS__ __VA_OPT__(, ){ 0 } }); \
+    } while (0)
+
+#define st_log_debug(msg, ...) ST__LOG(ST_LOG_DEBUG, msg, __VA_ARGS__)
+#define st_log_info(msg, ...) ST__LOG(ST_LOG_INFO, msg, __VA_ARGS__)
+#define st_log_warn(msg, ...) ST__LOG(ST_LOG_WARN, msg, __VA_ARGS__)
+#define st_log_error(msg, ...) ST__LOG(ST_LOG_ERROR, msg, __VA_ARGS__)
+
+#endif

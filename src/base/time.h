@@ -1,0 +1,35 @@
+/*
+ * time.h - monotonic and wall-clock time.
+ *
+ * Monotonic time measures intervals (timeouts, latency) and never jumps; wall time is for
+ * humans and timestamps stored in data. Both in integer nanoseconds/milliseconds so
+ * arithmetic is exact.
+ */
+#ifndef ST_BASE_TIME_H
+#define ST_BASE_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t st_time_mono_ns(void);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t st_time_mono_ms(void);
+/* CLOCK_REALTIME in milliseconds since the Unix epoch. */
+int64_t st_time_wall_ms(void);
+
+/* "2026-11-28T01:02:03.456Z" (UTC, millisecond precision). buf needs ST_TIME_RFC3339_LEN+1. */
+#define ST_TIME_RFC3339_LEN 24
+size_t st_time_format_rfc3339(int64_t wall_ms, char *buf);
+/* Parse what st_time_format_rfc3339 writes, also without the fraction ("...:03Z") or with
+ * a numeric offset ("+02:00"); 0 or ST_EPARSE. */
+int st_time_parse_rfc3339(const char *s, int64_t *wall_ms);
+
+/* "Sat, 28 Nov 2026 01:02:03 GMT" (RFC 9110 IMF-fixdate). buf needs ST_TIME_HTTP_LEN+1. */
+#define ST_TIME_HTTP_LEN 29
+size_t st_time_format_http(int64_t wall_ms, char *buf);
+
+/* Sleep for ms milliseconds (restarting on EINTR). */
+void st_time_sleep_ms(int64_t ms);
+
+#endif

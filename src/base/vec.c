@@ -1,0 +1,2 @@
+/* vec.c: not written yet */
+typedef int st__placeholder_vec;
