@@ -1,2 +1,95 @@
+/*
+ * main.c - the one strata binary: dispatches `strata COMMAND ...` to its module.
+ *
+ * Later commands (serve, grade, example, kv, ...) register here. Global settings come from
+ * the environment so every command shares them: STRATA_LOG_LEVEL, STRATA_LOG_FORMAT.
+ */
 #include <stdio.h>
-int main(void) { puts("strata"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "lab/cli.h"
+
+#ifndef STRATA_VERSION
+#define STRATA_VERSION "dev"
+#endif
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+};
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    printf("strata %s\n", STRATA_VERSION);
+    return 0;
+}
+
+static const struct command commands[] = {
+    { "questions", st_cli_questions, "browse the 500-question bank: list, show, search, stats" },
+    { "progress", st_cli_progress, "your progress: bars, mark N STATUS, export FILE, import FILE" },
+    { "version", cmd_version, "print the version" },
+};
+
+static void usage(FILE *out)
+{
+    fputs("Usage: strata COMMAND [ARGS...]\n\n"
+          "strata: the backend and system design question bank, with reference implementations\n"
+          "in C and graders for your own.\n\nCommands:\n",
+          out);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fputs("\nRun 'strata COMMAND --help' for more. Every flag --NAME can also be set as\n"
+          "STRATA_NAME in the environment (--data -> STRATA_DATA).\n"
+          "Logging: STRATA_LOG_LEVEL=debug|info|warn|error|off, STRATA_LOG_FORMAT=kv|json.\n",
+          out);
+}
+
+/* Global logging settings from the environment; a bad value is reported, not fatal. */
+static int setup_logging(void)
+{
+    const char *level = getenv("STRATA_LOG_LEVEL"), *format = getenv("STRATA_LOG_FORMAT");
+    enum st_log_level l;
+    enum st_log_format f;
+    if (level && *level) {
+        if (st_log_parse_level(level, &l)) {
+            fprintf(stderr, "strata: STRATA_LOG_LEVEL: unknown level '%s' (debug, info, warn, error, off)\n", level);
+            return 2;
+        }
+        st_log_set_level(l);
+    }
+    if (format && *format) {
+        if (st_log_parse_format(format, &f)) {
+            fprintf(stderr, "strata: STRATA_LOG_FORMAT: unknown format '%s' (kv or json)\n", format);
+            return 2;
+        }
+        st_log_set_format(f);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = setup_logging();
+    if (rc)
+        return rc;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "strata: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
