@@ -1,0 +1,86 @@
+# strata - the only entry point a user needs. See README.md.
+#
+#   make            build build/strata (release: optimised, with debug info)
+#   make run        install missing packages, build, run the main job
+#   make test       install missing packages, build with ASan+UBSan, run every test
+#   make bench      benchmarks (bench/README.md)
+#   make fuzz       libFuzzer over every parser (FUZZ_SECONDS per target, default 30)
+#   make fmt        clang-format the sources
+#   make lint       clang-format check, clang-tidy, cppcheck
+#   make install    install build/strata (PREFIX=/usr/local, DESTDIR honoured)
+#   make clean      remove the build directories
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 30
+MESON ?= meson
+NINJA ?= ninja
+
+BUILD := build
+ASAN := build-asan
+FUZZ := build-fuzz
+SOURCES := $(shell find src tests tools fuzz bench -name '*.[ch]' 2>/dev/null)
+
+.PHONY: all strata run test deps test-deps bench fuzz fmt lint install clean
+
+all: strata
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --prefix=$(PREFIX) -Dtests=false
+
+strata: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+# The main job: until the lab web app exists, the bank's stats and your progress.
+run: deps
+	@$(MAKE) --no-print-directory strata
+	$(BUILD)/strata questions stats
+	@echo
+	$(BUILD)/strata progress
+
+$(ASAN)/build.ninja:
+	$(MESON) setup $(ASAN) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtests=true
+
+test: test-deps
+	@$(MAKE) --no-print-directory $(ASAN)/build.ninja
+	$(NINJA) -C $(ASAN)
+	@scripts/test.sh $(ASAN)
+
+bench: deps
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory strata
+	bench/run.sh $(BUILD)
+
+$(FUZZ)/build.ninja:
+	CC=clang $(MESON) setup $(FUZZ) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtests=false -Dfuzzing=true
+
+fuzz: deps
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ)/build.ninja
+	$(NINJA) -C $(FUZZ)
+	@scripts/fuzz.sh $(FUZZ) $(FUZZ_SECONDS)
+
+fmt:
+	@scripts/install-deps.sh lint
+	clang-format -i $(SOURCES)
+
+lint: deps
+	@scripts/install-deps.sh lint
+	@$(MAKE) --no-print-directory strata
+	@scripts/lint.sh $(BUILD) $(SOURCES)
+
+install: strata
+	$(MESON) configure $(BUILD) --prefix=$(PREFIX)
+	$(NINJA) -C $(BUILD)
+	DESTDIR=$(DESTDIR) $(MESON) install -C $(BUILD) --no-rebuild --skip-subprojects
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)
