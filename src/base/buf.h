@@ -39,8 +39,10 @@ int st_buf_append(struct st_buf *b, const void *p, size_t n);
 int st_buf_append_str(struct st_buf *b, struct st_str s);
 int st_buf_append_c(struct st_buf *b, const char *s);
 int st_buf_append_byte(struct st_buf *b, char c);
+/* printf-style append: 0, ST_ELIMIT, or -errno if vsnprintf fails (e.g. -EOVERFLOW). */
 int st_buf_printf(struct st_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int st_buf_vprintf(struct st_buf *b, const char *fmt, va_list ap);
+int st_buf_vprintf(struct st_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Drop the first n bytes (n <= len). */
 void st_buf_consume(struct st_buf *b, size_t n);

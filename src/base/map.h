@@ -7,8 +7,9 @@
  * The stored hash saves most key compares and makes growth rehash-free.
  *
  * Ownership is declared by the map's type (like Redis's dictType): with key_dup the map
- * copies keys on insert and frees them with key_free; with val_free the map frees values
- * it drops (delete, overwrite, clear, release). With a NULL type the map borrows keys and
+ * copies keys on insert and frees the copies when their entries go; with val_free the map
+ * frees the values it drops (delete, overwrite, clear, release, st_map_iter_delete).
+ * NULL values are never passed to val_free. With a NULL type the map borrows keys and
  * values: they must outlive their entries.
  *
  * Iteration order is unspecified; do not insert while iterating (deleting the current
@@ -61,8 +62,8 @@ void *st_map_get(const struct st_map *m, struct st_str key);
 struct st_map_slot *st_map_find(const struct st_map *m, struct st_str key);
 
 /*
- * Insert or overwrite. On overwrite the old value is dropped (val_free) and the stored key
- * kept. Returns true if the key was new.
+ * Insert or overwrite. On overwrite the old value is dropped (val_free, unless it is val
+ * itself) and the stored key kept. Returns true if the key was new.
  */
 bool st_map_put(struct st_map *m, struct st_str key, void *val);
 
@@ -73,7 +74,7 @@ bool st_map_put(struct st_map *m, struct st_str key, void *val);
 struct st_map_slot *st_map_upsert(struct st_map *m, struct st_str key, bool *created);
 
 /* Remove key. If val_out is not NULL, the value is handed to the caller instead of being
- * dropped. Returns true if the key was present. */
+ * dropped (NULL if key was absent). Returns true if the key was present. */
 bool st_map_del(struct st_map *m, struct st_str key, void **val_out);
 
 /* Shrink the table to fit len at the target load. */
@@ -88,10 +89,12 @@ static inline size_t st_map_len(const struct st_map *m) { return m->len; }
  *   while ((s = st_map_next(m, &it))) { ... }
  */
 struct st_map_iter {
-    size_t pos;
+    size_t pos;     /* slot of the entry last returned */
+    size_t left;    /* slots still to examine, counting pos */
+    bool started;   /* pos and left are set (the walk starts just after an empty slot) */
     bool deleted;   /* set by st_map_iter_delete so st_map_next revisits pos */
 };
-#define ST_MAP_ITER_INIT ((struct st_map_iter){ 0, false })
+#define ST_MAP_ITER_INIT ((struct st_map_iter){ 0, 0, false, false })
 struct st_map_slot *st_map_next(const struct st_map *m, struct st_map_iter *it);
 /* Delete the entry st_map_next just returned. */
 void st_map_iter_delete(struct st_map *m, struct st_map_iter *it);
