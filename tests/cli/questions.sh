@@ -42,6 +42,8 @@ ok_status 2 "show abc exits 2" "$S" questions show abc
 ok_match "show 999 says why" "^strata: no question '999' \(questions are numbered 1-500\)$" "$("$S" questions show 999 2>&1)"
 ok_status 2 "unknown flag exits 2" "$S" questions list --colour
 ok_match "unknown flag message" "unknown flag" "$("$S" questions list --colour 2>&1)"
+ok "unknown flag: exactly one line on stderr, nothing on stdout" test "$("$S" questions list --colour 2>&1 >/dev/null | wc -l)/$("$S" questions list --colour 2>/dev/null | wc -c)" = "1/0"
+ok "unknown question: exactly one line on stderr" test "$("$S" questions show 999 2>&1 >/dev/null | wc -l)" -eq 1
 ok_status 2 "level out of range exits 2" "$S" questions list --level 6
 ok_status 2 "bad kind exits 2" "$S" questions list --kind other
 ok_status 2 "bad env value exits 2" env STRATA_LEVEL=x "$S" questions list
