@@ -15,14 +15,20 @@
  *   rc = st_flags_parse(&spec, argc, argv, &nargs, &err);
  *
  * Syntax: --name VALUE, --name=VALUE, -n VALUE, -nVALUE; booleans take no value
- * (--json) or an explicit one (--json=false). "--" ends the flags. Flags and positional
- * arguments may be mixed; positionals are moved, in order, to argv[0..nargs).
+ * (--json) or an explicit one (--json=false; true/false, 1/0, yes/no, on/off, any case).
+ * Short booleans bundle (-jv, -jvl3). Long names match exactly (no abbreviations). "--"
+ * ends the flags; a lone "-" is a positional. Flags and positional arguments may be
+ * mixed; positionals are moved, in order, to argv[0..nargs).
  * -h and --help print the help (usage, summary, every flag with its default and its
- * environment variable) to stdout and return ST_FLAGS_HELP.
+ * environment variable) to stdout and return ST_FLAGS_HELP; a table may take -h for a
+ * flag of its own, and --help keeps working. The help is found before any value is
+ * stored, so the defaults it shows are always the initial values.
  *
  * Environment: a flag "data-dir" can also come from STRATA_DATA_DIR (upper case, '-' ->
  * '_'). Precedence: command line > environment > the destination's initial value (the
- * default, shown in --help). An invalid environment value is an error naming the variable.
+ * default, shown in --help). An invalid environment value is an error naming the variable;
+ * the variable is not read at all when the flag is on the command line, and an empty
+ * variable counts as unset.
  *
  * Errors (unknown flag, missing value, bad number, out of range, not a choice) return
  * ST_EUSAGE with one clear line in err->msg; destinations may be partly written then.

@@ -12,6 +12,14 @@
  * line always parses back into the same fields. Each line is written with one write(2),
  * so lines from several threads never interleave. Lines longer than 8 KiB are truncated
  * (marked with truncated=true) rather than allocated.
+ *
+ * Details (log.c has the full rules): a line, newline included, never exceeds 8 KiB; a cut
+ * falls between characters, closes any open quote, and leaves out a field of which nothing
+ * fits. key=value escapes inside quotes as \" \\ \n \r \t and \xHH (Go strconv.Unquote
+ * syntax), so bytes that are not UTF-8 survive exactly; JSON cannot carry them and gets
+ * U+FFFD instead, and non-finite floats as the strings "NaN", "+Inf", "-Inf". A NULL
+ * ST_LOG_STR is null in JSON and "" in key=value. Logging preserves errno. The setters are
+ * meant for start-up, before other threads log.
  */
 #ifndef ST_BASE_LOG_H
 #define ST_BASE_LOG_H
@@ -60,12 +68,26 @@ int st_log_parse_format(const char *s, enum st_log_format *out);
 /* Emit one line; fields ends with an ST_LOG_T_END entry. Use the macros instead. */
 void st__log_write(enum st_log_level level, const char *msg, const struct st_log_field *fields);
 
+#if defined(__GNUC__) || defined(__clang__)
+/* __VA_OPT__ adds the comma before the ST_LOG_T_END entry only when there are fields. */
 #define ST__LOG(level, msg, ...)                                                            \
     do {                                                                                    \
         if ((level) >= st_log_min_level)                                                    \
             st__log_write((level), (msg),                                                   \
                           (const struct st_log_field[]){ __VA_ARGS__ __VA_OPT__(, ){ 0 } }); \
     } while (0)
+#else
+/* Preprocessors without __VA_OPT__ (cppcheck 2.10 among them, which would otherwise skip
+ * every file that logs): a fixed-size array whose unused tail is zero, i.e. ST_LOG_T_END.
+ * More than ST__LOG_MAX_FIELDS fields fail to compile. */
+#define ST__LOG_MAX_FIELDS 16
+#define ST__LOG(level, msg, ...)                                                            \
+    do {                                                                                    \
+        if ((level) >= st_log_min_level)                                                    \
+            st__log_write((level), (msg),                                                   \
+                          (const struct st_log_field[ST__LOG_MAX_FIELDS + 1]){ __VA_ARGS__ }); \
+    } while (0)
+#endif
 
 #define st_log_debug(msg, ...) ST__LOG(ST_LOG_DEBUG, msg, __VA_ARGS__)
 #define st_log_info(msg, ...) ST__LOG(ST_LOG_INFO, msg, __VA_ARGS__)

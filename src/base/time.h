@@ -18,14 +18,18 @@ int64_t st_time_mono_ms(void);
 /* CLOCK_REALTIME in milliseconds since the Unix epoch. */
 int64_t st_time_wall_ms(void);
 
-/* "2026-11-28T01:02:03.456Z" (UTC, millisecond precision). buf needs ST_TIME_RFC3339_LEN+1. */
+/* "2026-11-28T01:02:03.456Z" (UTC, millisecond precision). buf needs ST_TIME_RFC3339_LEN+1.
+ * Returns ST_TIME_RFC3339_LEN. Instants outside years 0000..9999 are clamped to that range
+ * (the same holds for st_time_format_http). */
 #define ST_TIME_RFC3339_LEN 24
 size_t st_time_format_rfc3339(int64_t wall_ms, char *buf);
-/* Parse what st_time_format_rfc3339 writes, also without the fraction ("...:03Z") or with
- * a numeric offset ("+02:00"); 0 or ST_EPARSE. */
+/* Parse what st_time_format_rfc3339 writes, also without the fraction ("...:03Z"), with
+ * 1..n fraction digits (truncated to milliseconds), lower-case 't'/'z', or with a numeric
+ * offset ("+02:00"); 0 or ST_EPARSE. Leap seconds (":60") are rejected. */
 int st_time_parse_rfc3339(const char *s, int64_t *wall_ms);
 
-/* "Sat, 28 Nov 2026 01:02:03 GMT" (RFC 9110 IMF-fixdate). buf needs ST_TIME_HTTP_LEN+1. */
+/* "Sat, 28 Nov 2026 01:02:03 GMT" (RFC 9110 IMF-fixdate). buf needs ST_TIME_HTTP_LEN+1.
+ * Returns ST_TIME_HTTP_LEN. */
 #define ST_TIME_HTTP_LEN 29
 size_t st_time_format_http(int64_t wall_ms, char *buf);
 

@@ -16,7 +16,7 @@
 bool st_utf8_valid(const void *p, size_t n);
 
 /* Length of the longest valid prefix of p[0..n): equals n when everything is valid, else
- * the offset of the first bad byte (for error messages). */
+ * the offset where the first invalid or truncated sequence starts (for error messages). */
 size_t st_utf8_valid_prefix(const void *p, size_t n);
 
 /*

@@ -41,8 +41,7 @@ int st_cli_parse(const struct st_flags_spec *spec, int argc, char **argv, int *n
     if (rc) {
         char name[128];
         command_name(spec->usage, name, sizeof(name));
-        st_cli_fail(&err);
-        fprintf(stderr, "Try '%s --help'.\n", name);
+        fprintf(stderr, "strata: %s (see '%s --help')\n", err.msg, name);
         return ST_EXIT_USAGE;
     }
     return -1;
