@@ -53,9 +53,12 @@ test: test-deps
 	$(NINJA) -C $(ASAN)
 	@scripts/test.sh $(ASAN)
 
+# Reconfigure so a peer library installed just now (glib) is picked up.
 bench: deps
 	@scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory strata
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	$(MESON) setup --reconfigure $(BUILD) >/dev/null
+	$(NINJA) -C $(BUILD)
 	bench/run.sh $(BUILD)
 
 $(FUZZ)/build.ninja:
