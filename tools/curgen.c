@@ -223,8 +223,11 @@ int main(int argc, char **argv)
     int nfiles = argc - 3;
     const char **names = calloc((size_t)nfiles, sizeof(*names));
     struct st_curf_bank *b = malloc(sizeof(*b));
-    if (!names || !b)
+    if (!names || !b) {
+        free(names);
+        free(b);
         return 1;
+    }
     st_curf_init(b);
     int rc = load(b, root, nfiles, argv + 3, names);
     if (rc == 0)

@@ -23,9 +23,9 @@
 
 struct st_arena_chunk {
     struct st_arena_chunk *next;
-    size_t size;            /* usable bytes in data */
-    size_t used;            /* bytes handed out from data */
-    max_align_t data[];     /* max_align_t elements make data itself maximally aligned */
+    size_t size;        /* usable bytes in data */
+    size_t used;        /* bytes handed out from data */
+    max_align_t data[]; /* max_align_t elements make data itself maximally aligned */
 };
 
 struct st_arena_cleanup {
@@ -80,7 +80,7 @@ void st_arena_reset(struct st_arena *a)
         struct st_arena_chunk *c = a->chunks;
         a->chunks = c->next;
         if (c->size == a->chunk_size) {
-            free(keep);     /* an older normal chunk follows: prefer that one */
+            free(keep); /* an older normal chunk follows: prefer that one */
             keep = c;
         } else {
             free(c);
@@ -114,7 +114,7 @@ static void *alloc_large(struct st_arena *a, size_t n)
         c->next = a->chunks->next;
         a->chunks->next = c;
     } else {
-        a->chunks = c;   /* full, so the next small request pushes a fresh head */
+        a->chunks = c; /* full, so the next small request pushes a fresh head */
     }
     return c->data;
 }

@@ -19,10 +19,10 @@ struct st_arena_chunk;
 struct st_arena_cleanup;
 
 struct st_arena {
-    struct st_arena_chunk *chunks;   /* newest first; reset keeps the oldest normal-size one */
+    struct st_arena_chunk *chunks; /* newest first; reset keeps the oldest normal-size one */
     struct st_arena_cleanup *cleanups;
-    size_t chunk_size;               /* usable bytes of a normal chunk */
-    size_t allocated;                /* bytes handed out since init/reset (stats) */
+    size_t chunk_size; /* usable bytes of a normal chunk */
+    size_t allocated;  /* bytes handed out since init/reset (stats) */
 };
 
 /* chunk_size 0 picks the default (4096 - header). Allocates nothing until first use. */

@@ -61,7 +61,7 @@ int st_buf_reserve(struct st_buf *b, size_t n)
     size_t cap = grown_cap(b->cap, need, b->max);
     b->data = st_xrealloc(b->data, cap + 1);
     b->cap = cap;
-    b->data[b->len] = '\0';   /* a first allocation has no terminator yet */
+    b->data[b->len] = '\0'; /* a first allocation has no terminator yet */
     return 0;
 }
 
@@ -118,8 +118,7 @@ int st_buf_vprintf(struct st_buf *b, const char *fmt, va_list ap)
     va_list again;
     va_copy(again, ap);
     errno = 0;
-    int n = b->data ? vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap)
-                    : vsnprintf(NULL, 0, fmt, ap);
+    int n = b->data ? vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap) : vsnprintf(NULL, 0, fmt, ap);
     int rc = 0;
     if (n < 0) {
         rc = printf_error();
@@ -131,7 +130,7 @@ int st_buf_vprintf(struct st_buf *b, const char *fmt, va_list ap)
     va_end(again);
     if (rc == 0)
         b->len += (size_t)n;
-    if (b->cap)
+    if (b->data)
         b->data[b->len] = '\0';
     return rc;
 }

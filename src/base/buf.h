@@ -18,10 +18,10 @@
 #include "base/str.h"
 
 struct st_buf {
-    char *data;   /* owned; NULL until the first append */
-    size_t len;   /* bytes in use */
-    size_t cap;   /* bytes allocated, not counting the NUL slot */
-    size_t max;   /* largest len allowed */
+    char *data; /* owned; NULL until the first append */
+    size_t len; /* bytes in use */
+    size_t cap; /* bytes allocated, not counting the NUL slot */
+    size_t max; /* largest len allowed */
 };
 
 #define ST_BUF_UNLIMITED ((size_t)-1 / 2)
@@ -41,8 +41,7 @@ int st_buf_append_c(struct st_buf *b, const char *s);
 int st_buf_append_byte(struct st_buf *b, char c);
 /* printf-style append: 0, ST_ELIMIT, or -errno if vsnprintf fails (e.g. -EOVERFLOW). */
 int st_buf_printf(struct st_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int st_buf_vprintf(struct st_buf *b, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+int st_buf_vprintf(struct st_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Drop the first n bytes (n <= len). */
 void st_buf_consume(struct st_buf *b, size_t n);
@@ -50,7 +49,10 @@ void st_buf_consume(struct st_buf *b, size_t n);
 void st_buf_truncate(struct st_buf *b, size_t n);
 
 /* The contents as a slice (valid until the next change). */
-static inline struct st_str st_buf_str(const struct st_buf *b) { return (struct st_str){ b->data, b->len }; }
+static inline struct st_str st_buf_str(const struct st_buf *b)
+{
+    return (struct st_str){ b->data, b->len };
+}
 
 /*
  * Hand the contents to the caller, who must free() them; the buffer becomes empty.

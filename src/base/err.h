@@ -22,15 +22,15 @@
 
 enum {
     ST_OK = 0,
-    ST_EAGAIN = -EAGAIN,     /* need more input; call again */
-    ST_EBASE = -4096,        /* strata codes start below every errno value */
-    ST_EPARSE = -4097,       /* malformed input */
-    ST_ENOTFOUND = -4098,    /* no such thing (question, key, file entry) */
-    ST_ELIMIT = -4099,       /* a configured limit was exceeded */
-    ST_EUSAGE = -4100,       /* bad command line or call: the caller's fault */
-    ST_ECONFLICT = -4101,    /* already exists / concurrent change */
-    ST_EDB = -4102,          /* database error; the message says which */
-    ST_EINTERNAL = -4103,    /* an invariant broke: a bug */
+    ST_EAGAIN = -EAGAIN,  /* need more input; call again */
+    ST_EBASE = -4096,     /* strata codes start below every errno value */
+    ST_EPARSE = -4097,    /* malformed input */
+    ST_ENOTFOUND = -4098, /* no such thing (question, key, file entry) */
+    ST_ELIMIT = -4099,    /* a configured limit was exceeded */
+    ST_EUSAGE = -4100,    /* bad command line or call: the caller's fault */
+    ST_ECONFLICT = -4101, /* already exists / concurrent change */
+    ST_EDB = -4102,       /* database error; the message says which */
+    ST_EINTERNAL = -4103, /* an invariant broke: a bug */
 };
 
 /* Text for a status: strerror() for -errno values, a fixed phrase for ST_E* codes. */
@@ -43,8 +43,7 @@ struct st_error {
 };
 
 /* Set err (if not NULL) to code and a printf-formatted message; returns code. */
-int st_error_set(struct st_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int st_error_set(struct st_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Clear err (if not NULL) to ST_OK and an empty message. */
 void st_error_clear(struct st_error *err);

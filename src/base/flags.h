@@ -43,39 +43,38 @@
 
 #include "base/err.h"
 
-#define ST_FLAGS_HELP 1      /* st_flags_parse printed --help: exit 0 */
+#define ST_FLAGS_HELP 1 /* st_flags_parse printed --help: exit 0 */
 #define ST_FLAGS_ENV_PREFIX "STRATA_"
 
 enum st_flag_type {
-    ST_FLAG_BOOL,   /* dest: bool * */
-    ST_FLAG_INT,    /* dest: int64_t *; [min, max] enforced when min < max */
-    ST_FLAG_STR,    /* dest: const char ** (borrowed); one of choices when set */
+    ST_FLAG_BOOL, /* dest: bool * */
+    ST_FLAG_INT,  /* dest: int64_t *; [min, max] enforced when min < max */
+    ST_FLAG_STR,  /* dest: const char ** (borrowed); one of choices when set */
 };
 
 struct st_flag {
-    const char *name;            /* long name without dashes; NULL ends the table */
-    char short_name;             /* or 0 */
+    const char *name; /* long name without dashes; NULL ends the table */
+    char short_name;  /* or 0 */
     enum st_flag_type type;
     void *dest;
-    const char *metavar;         /* placeholder in help ("N", "DIR"); NULL for bools */
-    const char *help;            /* one line */
-    int64_t min, max;            /* ST_FLAG_INT range, when min < max */
-    const char *const *choices;  /* ST_FLAG_STR allowed values, NULL-terminated, or NULL */
+    const char *metavar;        /* placeholder in help ("N", "DIR"); NULL for bools */
+    const char *help;           /* one line */
+    int64_t min, max;           /* ST_FLAG_INT range, when min < max */
+    const char *const *choices; /* ST_FLAG_STR allowed values, NULL-terminated, or NULL */
 };
 
 struct st_flags_spec {
-    const char *usage;           /* "strata questions list [FLAGS]" */
-    const char *summary;         /* one paragraph shown under the usage */
+    const char *usage;   /* "strata questions list [FLAGS]" */
+    const char *summary; /* one paragraph shown under the usage */
     const struct st_flag *flags;
-    const char *epilog;          /* optional text after the flag table (examples) */
+    const char *epilog; /* optional text after the flag table (examples) */
 };
 
 /*
  * Parse argv[1..argc) (argv[0] is the command name and is skipped). On success returns 0
  * and stores the number of positional arguments, moved to argv[0..*nargs), in *nargs.
  */
-int st_flags_parse(const struct st_flags_spec *spec, int argc, char **argv, int *nargs,
-                   struct st_error *err);
+int st_flags_parse(const struct st_flags_spec *spec, int argc, char **argv, int *nargs, struct st_error *err);
 
 /* Print the help text (what --help prints). */
 void st_flags_print_help(const struct st_flags_spec *spec, FILE *out);

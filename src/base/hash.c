@@ -32,10 +32,20 @@ struct sip {
 
 static inline void sip_round(struct sip *s)
 {
-    s->v0 += s->v1; s->v1 = rotl(s->v1, 13); s->v1 ^= s->v0; s->v0 = rotl(s->v0, 32);
-    s->v2 += s->v3; s->v3 = rotl(s->v3, 16); s->v3 ^= s->v2;
-    s->v0 += s->v3; s->v3 = rotl(s->v3, 21); s->v3 ^= s->v0;
-    s->v2 += s->v1; s->v1 = rotl(s->v1, 17); s->v1 ^= s->v2; s->v2 = rotl(s->v2, 32);
+    s->v0 += s->v1;
+    s->v1 = rotl(s->v1, 13);
+    s->v1 ^= s->v0;
+    s->v0 = rotl(s->v0, 32);
+    s->v2 += s->v3;
+    s->v3 = rotl(s->v3, 16);
+    s->v3 ^= s->v2;
+    s->v0 += s->v3;
+    s->v3 = rotl(s->v3, 21);
+    s->v3 ^= s->v0;
+    s->v2 += s->v1;
+    s->v1 = rotl(s->v1, 17);
+    s->v1 ^= s->v2;
+    s->v2 = rotl(s->v2, 32);
 }
 
 static inline void sip_rounds(struct sip *s, int n)
@@ -69,22 +79,23 @@ static inline void sip_absorb(struct sip *s, uint64_t m, int crounds)
  * SipHash-c-d of p[0..n). Folding case while loading words (instead of hashing a
  * lower-cased copy) keeps st_hash_nocase allocation-free for keys of any length.
  */
-static inline uint64_t siphash(const void *p, size_t n, const uint8_t k[16],
-                               int crounds, int drounds, bool fold)
+static inline uint64_t siphash(const void *p, size_t n, const uint8_t k[16], int crounds, int drounds, bool fold)
 {
     const unsigned char *in = p;
     uint64_t k0 = load_le(k, 8, false), k1 = load_le(k + 8, 8, false);
     /* The four constants spell "somepseudorandomlygeneratedbytes" in ASCII. */
     struct sip s = {
-        k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-        k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL,
+        k0 ^ 0x736f6d6570736575ULL,
+        k1 ^ 0x646f72616e646f6dULL,
+        k0 ^ 0x6c7967656e657261ULL,
+        k1 ^ 0x7465646279746573ULL,
     };
     size_t whole = n - n % 8;
 
     for (size_t i = 0; i < whole; i += 8)
         sip_absorb(&s, load_le(in + i, 8, fold), crounds);
     /* The last word: the remaining 0-7 bytes, and the length mod 256 in the top byte. */
-    uint64_t last = n % 8 ? load_le(in + whole, n % 8, fold) : 0;  /* in may be NULL */
+    uint64_t last = n % 8 ? load_le(in + whole, n % 8, fold) : 0; /* in may be NULL */
     sip_absorb(&s, ((uint64_t)n << 56) | last, crounds);
 
     s.v2 ^= 0xff;

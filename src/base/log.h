@@ -32,7 +32,15 @@
 enum st_log_level { ST_LOG_DEBUG = 10, ST_LOG_INFO = 20, ST_LOG_WARN = 30, ST_LOG_ERROR = 40, ST_LOG_OFF = 100 };
 enum st_log_format { ST_LOG_KV, ST_LOG_JSON };
 
-enum st_log_field_type { ST_LOG_T_END, ST_LOG_T_STR, ST_LOG_T_SLICE, ST_LOG_T_INT, ST_LOG_T_UINT, ST_LOG_T_F64, ST_LOG_T_BOOL };
+enum st_log_field_type {
+    ST_LOG_T_END,
+    ST_LOG_T_STR,
+    ST_LOG_T_SLICE,
+    ST_LOG_T_INT,
+    ST_LOG_T_UINT,
+    ST_LOG_T_F64,
+    ST_LOG_T_BOOL
+};
 
 struct st_log_field {
     const char *key;
@@ -70,22 +78,20 @@ void st__log_write(enum st_log_level level, const char *msg, const struct st_log
 
 #if defined(__GNUC__) || defined(__clang__)
 /* __VA_OPT__ adds the comma before the ST_LOG_T_END entry only when there are fields. */
-#define ST__LOG(level, msg, ...)                                                            \
-    do {                                                                                    \
-        if ((level) >= st_log_min_level)                                                    \
-            st__log_write((level), (msg),                                                   \
-                          (const struct st_log_field[]){ __VA_ARGS__ __VA_OPT__(, ){ 0 } }); \
+#define ST__LOG(level, msg, ...)                                                                                       \
+    do {                                                                                                               \
+        if ((level) >= st_log_min_level)                                                                               \
+            st__log_write((level), (msg), (const struct st_log_field[]){ __VA_ARGS__ __VA_OPT__(, ){ 0 } });           \
     } while (0)
 #else
 /* Preprocessors without __VA_OPT__ (cppcheck 2.10 among them, which would otherwise skip
  * every file that logs): a fixed-size array whose unused tail is zero, i.e. ST_LOG_T_END.
  * More than ST__LOG_MAX_FIELDS fields fail to compile. */
 #define ST__LOG_MAX_FIELDS 16
-#define ST__LOG(level, msg, ...)                                                            \
-    do {                                                                                    \
-        if ((level) >= st_log_min_level)                                                    \
-            st__log_write((level), (msg),                                                   \
-                          (const struct st_log_field[ST__LOG_MAX_FIELDS + 1]){ __VA_ARGS__ }); \
+#define ST__LOG(level, msg, ...)                                                                                       \
+    do {                                                                                                               \
+        if ((level) >= st_log_min_level)                                                                               \
+            st__log_write((level), (msg), (const struct st_log_field[ST__LOG_MAX_FIELDS + 1]){ __VA_ARGS__ });         \
     } while (0)
 #endif
 

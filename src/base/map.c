@@ -40,8 +40,7 @@ void st_map_init(struct st_map *m, const struct st_map_type *type)
 /* The key's hash, never 0: 0 is the empty-slot marker. */
 static inline uint64_t key_hash(const struct st_map *m, struct st_str key)
 {
-    uint64_t h = (m->type && m->type->hash) ? m->type->hash(key.ptr, key.len)
-                                            : st_hash(key.ptr, key.len);
+    uint64_t h = (m->type && m->type->hash) ? m->type->hash(key.ptr, key.len) : st_hash(key.ptr, key.len);
     return h ? h : 1;
 }
 
@@ -94,7 +93,14 @@ static void resize(struct st_map *m, size_t cap)
     struct st_map_slot *old = m->slots;
     size_t old_cap = m->cap;
 
-    m->slots = cap ? st_xcalloc(cap, sizeof(*m->slots)) : NULL;
+    if (cap == 0) { /* only an empty map drops its table */
+        assert(m->len == 0);
+        free(old);
+        m->slots = NULL;
+        m->cap = 0;
+        return;
+    }
+    m->slots = st_xcalloc(cap, sizeof(*m->slots));
     m->cap = cap;
     for (size_t i = 0; i < old_cap; i++) {
         if (old[i].hash == 0)
@@ -250,7 +256,7 @@ static void iter_start(const struct st_map *m, struct st_map_iter *it)
     it->left = 0;
     if (m->len == 0)
         return;
-    while (m->slots[i].hash)    /* load < 1: an empty slot exists */
+    while (m->slots[i].hash) /* load < 1: an empty slot exists */
         i++;
     it->pos = (i + 1) & (m->cap - 1);
     it->left = m->cap;

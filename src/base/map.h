@@ -25,10 +25,10 @@
 #include "base/str.h"
 
 struct st_map_type {
-    uint64_t (*hash)(const void *p, size_t n);       /* NULL: st_hash */
-    bool (*eq)(struct st_str a, struct st_str b);     /* NULL: st_str_eq */
-    bool key_dup;                                     /* copy keys (malloc) on insert */
-    void (*val_free)(void *val);                      /* called for values the map drops */
+    uint64_t (*hash)(const void *p, size_t n);    /* NULL: st_hash */
+    bool (*eq)(struct st_str a, struct st_str b); /* NULL: st_str_eq */
+    bool key_dup;                                 /* copy keys (malloc) on insert */
+    void (*val_free)(void *val);                  /* called for values the map drops */
 };
 
 /* The type for case-insensitive keys that the map copies. */
@@ -37,14 +37,14 @@ extern const struct st_map_type st_map_type_nocase_dup;
 extern const struct st_map_type st_map_type_dup;
 
 struct st_map_slot {
-    uint64_t hash;       /* 0 marks an empty slot (real hashes are forced non-zero) */
+    uint64_t hash; /* 0 marks an empty slot (real hashes are forced non-zero) */
     struct st_str key;
     void *val;
 };
 
 struct st_map {
     struct st_map_slot *slots;
-    size_t cap;          /* 0 or a power of two */
+    size_t cap; /* 0 or a power of two */
     size_t len;
     const struct st_map_type *type;
 };
@@ -80,7 +80,10 @@ bool st_map_del(struct st_map *m, struct st_str key, void **val_out);
 /* Shrink the table to fit len at the target load. */
 void st_map_shrink(struct st_map *m);
 
-static inline size_t st_map_len(const struct st_map *m) { return m->len; }
+static inline size_t st_map_len(const struct st_map *m)
+{
+    return m->len;
+}
 
 /*
  * Iteration:
@@ -89,10 +92,10 @@ static inline size_t st_map_len(const struct st_map *m) { return m->len; }
  *   while ((s = st_map_next(m, &it))) { ... }
  */
 struct st_map_iter {
-    size_t pos;     /* slot of the entry last returned */
-    size_t left;    /* slots still to examine, counting pos */
-    bool started;   /* pos and left are set (the walk starts just after an empty slot) */
-    bool deleted;   /* set by st_map_iter_delete so st_map_next revisits pos */
+    size_t pos;   /* slot of the entry last returned */
+    size_t left;  /* slots still to examine, counting pos */
+    bool started; /* pos and left are set (the walk starts just after an empty slot) */
+    bool deleted; /* set by st_map_iter_delete so st_map_next revisits pos */
 };
 #define ST_MAP_ITER_INIT ((struct st_map_iter){ 0, 0, false, false })
 struct st_map_slot *st_map_next(const struct st_map *m, struct st_map_iter *it);

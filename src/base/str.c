@@ -95,7 +95,7 @@ struct st_str st_str_sub(struct st_str s, size_t from, size_t to)
     if (from > to)
         from = to;
     if (!s.ptr)
-        return s;   /* NULL + offset is undefined even when the offset is 0 */
+        return s; /* NULL + offset is undefined even when the offset is 0 */
     return st_str(s.ptr + from, to - from);
 }
 

@@ -23,9 +23,15 @@ struct st_str {
 /* printf("%.*s", ST_STR_FMT(s)) */
 #define ST_STR_FMT(s) (int)(s).len, (s).ptr
 
-static inline struct st_str st_str(const char *p, size_t n) { return (struct st_str){ p, n }; }
+static inline struct st_str st_str(const char *p, size_t n)
+{
+    return (struct st_str){ p, n };
+}
 /* A slice of a NUL-terminated string (NULL gives the empty slice). */
-static inline struct st_str st_str_c(const char *s) { return (struct st_str){ s, s ? strlen(s) : 0 }; }
+static inline struct st_str st_str_c(const char *s)
+{
+    return (struct st_str){ s, s ? strlen(s) : 0 };
+}
 
 bool st_str_eq(struct st_str a, struct st_str b);
 bool st_str_eq_c(struct st_str a, const char *b);

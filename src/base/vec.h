@@ -16,22 +16,24 @@
 #include <stdlib.h>
 
 /* A struct body with items/len/cap for element type T. */
-#define ST_VEC(T) struct { T *items; size_t len; size_t cap; }
+#define ST_VEC(T)                                                                                                      \
+    struct {                                                                                                           \
+        T *items;                                                                                                      \
+        size_t len;                                                                                                    \
+        size_t cap;                                                                                                    \
+    }
 
 /* Ensure room for n more elements (may move items). */
-#define ST_VEC_RESERVE(v, n) \
-    st__vec_grow((void **)&(v)->items, &(v)->cap, (v)->len, (n), sizeof(*(v)->items))
+#define ST_VEC_RESERVE(v, n) st__vec_grow((void **)&(v)->items, &(v)->cap, (v)->len, (n), sizeof(*(v)->items))
 /* Append x (evaluated once). */
-#define ST_VEC_PUSH(v, x) \
-    (ST_VEC_RESERVE((v), 1), (v)->items[(v)->len++] = (x))
+#define ST_VEC_PUSH(v, x) (ST_VEC_RESERVE((v), 1), (v)->items[(v)->len++] = (x))
 /* Remove and return the last element; the vector must not be empty. */
 #define ST_VEC_POP(v) ((v)->items[--(v)->len])
 /* Pointer to a new zeroed element at the end. */
-#define ST_VEC_PUSH_ZERO(v) \
+#define ST_VEC_PUSH_ZERO(v)                                                                                            \
     (ST_VEC_RESERVE((v), 1), st__vec_zero(&(v)->items[(v)->len], sizeof(*(v)->items)), &(v)->items[(v)->len++])
 /* Remove element i, keeping order (O(n)). */
-#define ST_VEC_REMOVE(v, i) \
-    st__vec_remove((v)->items, &(v)->len, (i), sizeof(*(v)->items))
+#define ST_VEC_REMOVE(v, i) st__vec_remove((v)->items, &(v)->len, (i), sizeof(*(v)->items))
 /* Drop all elements, keep memory. */
 #define ST_VEC_CLEAR(v) ((v)->len = 0)
 /* Free the memory; the vector is empty afterwards. */

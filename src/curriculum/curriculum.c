@@ -42,8 +42,7 @@ struct st_cur_coverage st_cur_coverage(int level, int module, int kind)
     struct st_cur_coverage c = { 0 };
     for (int i = 0; i < ST_CUR_QUESTIONS; i++) {
         const struct st_cur_question *q = &st__cur_questions[i];
-        if ((level && q->level != level) || (module && q->module != module) ||
-            (kind >= 0 && (int)q->kind != kind))
+        if ((level && q->level != level) || (module && q->module != module) || (kind >= 0 && (int)q->kind != kind))
             continue;
         c.questions++;
         c.answered += q->answer != NULL;

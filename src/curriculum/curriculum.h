@@ -19,17 +19,17 @@ enum st_cur_kind { ST_CUR_CONCEPTUAL, ST_CUR_PRACTICAL };
 
 struct st_cur_level {
     int id;
-    const char *name;    /* "Beginner" */
-    const char *focus;   /* "Foundation" */
+    const char *name;  /* "Beginner" */
+    const char *focus; /* "Foundation" */
     const char *goal;
-    const char *time;    /* suggested study time, "1-2 months" */
+    const char *time; /* suggested study time, "1-2 months" */
 };
 
 struct st_cur_module {
     int id;
     int level;
-    const char *name;    /* "Database Scaling" */
-    const char *slug;    /* "database-scaling" */
+    const char *name; /* "Database Scaling" */
+    const char *slug; /* "database-scaling" */
 };
 
 struct st_cur_question {
@@ -40,12 +40,12 @@ struct st_cur_question {
     const char *text;
     const char *const *tags;
     int ntags;
-    const char *answer;               /* markdown, or NULL */
-    const char *const *solutions;     /* repo paths */
+    const char *answer;           /* markdown, or NULL */
+    const char *const *solutions; /* repo paths */
     int nsolutions;
-    const char *demo;                 /* command, or NULL */
-    const char *grader;               /* grader name, or NULL */
-    const char *source;               /* "curriculum/13-database-scaling.txt:12" */
+    const char *demo;   /* command, or NULL */
+    const char *grader; /* grader name, or NULL */
+    const char *source; /* "curriculum/13-database-scaling.txt:12" */
 };
 
 /* Lookups; NULL when id is out of range. */
@@ -60,9 +60,9 @@ int st_cur_kind_parse(const char *s, enum st_cur_kind *out);
 /* Coverage: how much of the bank later work has filled in. */
 struct st_cur_coverage {
     int questions;
-    int answered;   /* has an answer */
-    int solved;     /* has at least one solution path */
-    int graded;     /* has a grader */
+    int answered; /* has an answer */
+    int solved;   /* has at least one solution path */
+    int graded;   /* has a grader */
 };
 /* Coverage of the questions matching the filter (0 = any level/module; kind < 0 = any). */
 struct st_cur_coverage st_cur_coverage(int level, int module, int kind);

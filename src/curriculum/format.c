@@ -26,8 +26,8 @@ struct parser {
     enum rec_type type;
     int id;
     int rec_line;
-    unsigned seen;              /* bit per field index of the current record */
-    struct st_str block_key;    /* non-empty while inside a block */
+    unsigned seen;           /* bit per field index of the current record */
+    struct st_str block_key; /* non-empty while inside a block */
     struct st_str block_tag;
     int block_line;
     struct st_buf block;
@@ -45,12 +45,14 @@ static const struct field_def level_fields[] = {
     { "name", true, false }, { "focus", true, false }, { "goal", true, false }, { "time", true, false }, { 0 },
 };
 static const struct field_def module_fields[] = {
-    { "level", true, false }, { "name", true, false }, { 0 },
+    { "level", true, false },
+    { "name", true, false },
+    { 0 },
 };
 static const struct field_def question_fields[] = {
-    { "module", true, false }, { "kind", true, false }, { "text", true, false }, { "tags", true, false },
-    { "answer", false, false }, { "solution", false, true }, { "demo", false, false }, { "grader", false, false },
-    { 0 },
+    { "module", true, false }, { "kind", true, false },    { "text", true, false },
+    { "tags", true, false },   { "answer", false, false }, { "solution", false, true },
+    { "demo", false, false },  { "grader", false, false }, { 0 },
 };
 
 static const char *const type_names[] = { "", "level", "module", "question" };
@@ -349,8 +351,7 @@ static int parse_line(struct parser *p, struct st_str line)
     return field_line(p, line);
 }
 
-int st_curf_add_file(struct st_curf_bank *b, const char *file, const char *data, size_t len,
-                     struct st_error *err)
+int st_curf_add_file(struct st_curf_bank *b, const char *file, const char *data, size_t len, struct st_error *err)
 {
     struct parser p = { .bank = b, .file = file, .err = err };
     st_buf_init(&p.block, 1 << 20); /* an answer of 1 MiB is a mistake, not content */
@@ -363,8 +364,7 @@ int st_curf_add_file(struct st_curf_bank *b, const char *file, const char *data,
         rc = parse_line(&p, line);
     }
     if (rc == 0 && p.block_key.len)
-        rc = fail(&p, p.block_line, "block not closed: no line '%s' before the end of the file",
-                  dup(&p, p.block_tag));
+        rc = fail(&p, p.block_line, "block not closed: no line '%s' before the end of the file", dup(&p, p.block_tag));
     if (rc == 0)
         rc = end_record(&p);
     st_buf_release(&p.block);
@@ -374,7 +374,7 @@ int st_curf_add_file(struct st_curf_bank *b, const char *file, const char *data,
 void st_curf_init(struct st_curf_bank *b)
 {
     memset(b, 0, sizeof(*b));
-    st_arena_init(&b->arena, 64 * 1024);
+    st_arena_init(&b->arena, (size_t)64 * 1024);
 }
 
 void st_curf_release(struct st_curf_bank *b)
@@ -408,15 +408,16 @@ static int check_question(const struct st_curf_bank *b, int id, const char *srcr
     if (q->module != module)
         return check_fail(err, &q->at, "question belongs to module %d by its number, not %d", module, q->module);
     if (q->practical != practical)
-        return st_error_set(err, ST_EPARSE, "%s:%d: question %d must be %s (each module lists 10 conceptual, then 10 practical)",
+        return st_error_set(err, ST_EPARSE,
+                            "%s:%d: question %d must be %s (each module lists 10 conceptual, then 10 practical)",
                             q->at.file, q->at.line, id, practical ? "practical" : "conceptual");
     for (int i = 0; srcroot && i < q->nsolutions; i++) {
         char path[4096];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", srcroot, q->solutions[i]);
         if (stat(path, &st) != 0)
-            return st_error_set(err, ST_EPARSE, "%s:%d: solution path '%s' does not exist", q->at.file,
-                                q->at.line, q->solutions[i]);
+            return st_error_set(err, ST_EPARSE, "%s:%d: solution path '%s' does not exist", q->at.file, q->at.line,
+                                q->solutions[i]);
     }
     return 0;
 }

@@ -21,10 +21,10 @@
 #define ST_CURF_MODULES 25
 #define ST_CURF_QUESTIONS 500
 #define ST_CURF_PER_MODULE 20
-#define ST_CURF_MAX_LIST 32      /* tags or solution paths per question */
+#define ST_CURF_MAX_LIST 32 /* tags or solution paths per question */
 
 struct st_curf_where {
-    const char *file;   /* as given to st_curf_add_file; NULL when the record is absent */
+    const char *file; /* as given to st_curf_add_file; NULL when the record is absent */
     int line;
 };
 
@@ -46,17 +46,17 @@ struct st_curf_question {
     const char *text;
     const char *tags[ST_CURF_MAX_LIST];
     int ntags;
-    const char *answer;                        /* NULL when not written yet */
+    const char *answer; /* NULL when not written yet */
     const char *solutions[ST_CURF_MAX_LIST];
     int nsolutions;
-    const char *demo;                          /* NULL when none */
-    const char *grader;                        /* NULL when none */
+    const char *demo;   /* NULL when none */
+    const char *grader; /* NULL when none */
 };
 
 struct st_curf_bank {
     struct st_arena arena;
-    struct st_curf_level levels[ST_CURF_LEVELS + 1];       /* index 1..5 */
-    struct st_curf_module modules[ST_CURF_MODULES + 1];    /* index 1..25 */
+    struct st_curf_level levels[ST_CURF_LEVELS + 1];          /* index 1..5 */
+    struct st_curf_module modules[ST_CURF_MODULES + 1];       /* index 1..25 */
     struct st_curf_question questions[ST_CURF_QUESTIONS + 1]; /* index 1..500 */
 };
 
@@ -65,8 +65,7 @@ void st_curf_release(struct st_curf_bank *b);
 
 /* Parse one file's bytes (need not be NUL-terminated) into the bank. file names the file in
  * messages and must outlive the bank. 0 or ST_EPARSE with err set. */
-int st_curf_add_file(struct st_curf_bank *b, const char *file, const char *data, size_t len,
-                     struct st_error *err);
+int st_curf_add_file(struct st_curf_bank *b, const char *file, const char *data, size_t len, struct st_error *err);
 
 /* Check completeness and cross-references. With srcroot not NULL, every solution path must
  * exist under it. 0 or ST_EPARSE with err set. */

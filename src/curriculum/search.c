@@ -23,20 +23,20 @@
 #include "base/err.h"
 #include "curriculum/tables.h"
 
-#define MAX_TERMS 32      /* query terms considered */
-#define MAX_TOKEN 64      /* longer tokens are cut (they still match their prefix) */
+#define MAX_TERMS 32 /* query terms considered */
+#define MAX_TOKEN 64 /* longer tokens are cut (they still match their prefix) */
 #define K1 1.2
 #define B 0.75
 
 struct posting {
     uint64_t term;
-    double tf;            /* weighted by field */
+    double tf; /* weighted by field */
 };
 
 struct doc {
     struct posting *terms; /* sorted by term, unique */
     size_t nterms;
-    double len;           /* weighted length */
+    double len; /* weighted length */
 };
 
 static struct doc docs[ST_CUR_QUESTIONS];
@@ -44,9 +44,9 @@ static double avg_len;
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 static const char *const stop_words[] = {
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how",
-    "i", "in", "into", "is", "it", "its", "of", "on", "or", "the", "to", "vs", "what", "when",
-    "which", "why", "with", "you", "your", NULL,
+    "a",    "an",  "and",  "are",  "as",    "at",  "be",   "by",  "can",  "do", "does", "for",
+    "from", "how", "i",    "in",   "into",  "is",  "it",   "its", "of",   "on", "or",   "the",
+    "to",   "vs",  "what", "when", "which", "why", "with", "you", "your", NULL,
 };
 
 static bool is_stop(const char *w)
@@ -71,12 +71,12 @@ static void stem(char *w)
         return;
     if (ends_with(w, n, "ies") && !ends_with(w, n, "eies") && !ends_with(w, n, "aies")) {
         strcpy(w + n - 3, "y");
-    } else if (ends_with(w, n, "es") && !ends_with(w, n, "aes") && !ends_with(w, n, "ees") &&
-               !ends_with(w, n, "oes")) {
-        w[n - 1] = '\0';
-    } else if (ends_with(w, n, "s") && !ends_with(w, n, "us") && !ends_with(w, n, "ss")) {
-        w[n - 1] = '\0';
+        return;
     }
+    /* Harman's "-es" -> "-e" and "-s" -> "" rules both drop the final 's' (the "-es"
+     * exceptions aes/ees/oes fall through to the "-s" rule, which drops it too). */
+    if (ends_with(w, n, "s") && !ends_with(w, n, "us") && !ends_with(w, n, "ss"))
+        w[n - 1] = '\0';
 }
 
 static uint64_t term_hash(const char *w)
@@ -179,7 +179,7 @@ static double doc_tf(const struct doc *d, uint64_t term)
 struct query {
     uint64_t terms[MAX_TERMS];
     int nterms;
-    int ids[MAX_TERMS];   /* numbers that name a question */
+    int ids[MAX_TERMS]; /* numbers that name a question */
     int nids;
 };
 

@@ -25,8 +25,10 @@ static int open_db(const char *data, struct st_progress **p)
     return ST_EXIT_OK;
 }
 
-#define DATA_FLAG(dest) \
-    { "data", 'd', ST_FLAG_STR, (dest), "DIR", "data directory (default $XDG_DATA_HOME/strata)" }
+#define DATA_FLAG(dest)                                                                                                \
+    {                                                                                                                  \
+        "data", 'd', ST_FLAG_STR, (dest), "DIR", "data directory (default $XDG_DATA_HOME/strata)"                      \
+    }
 
 struct tally {
     int total, done, doing, review;
@@ -127,7 +129,8 @@ static int cmd_show(int argc, char **argv)
         "strata progress [FLAGS]",
         "Show progress: a bar per level and module (done and review count as completed).\n"
         "Subcommands: mark N... STATUS, export FILE, import FILE (see 'strata progress mark --help').",
-        flags, NULL };
+        flags, NULL
+    };
     int nargs, rc = st_cli_parse(&spec, argc, argv, &nargs);
     if (rc >= 0)
         return rc;
@@ -135,7 +138,7 @@ static int cmd_show(int argc, char **argv)
         fprintf(stderr, "strata: unknown progress command '%s' (mark, export or import)\n", argv[0]);
         return ST_EXIT_USAGE;
     }
-    struct st_progress *p;
+    struct st_progress *p = NULL;
     if ((rc = open_db(data, &p)))
         return rc;
     enum st_status s[ST_CUR_QUESTIONS];
@@ -155,8 +158,8 @@ static int cmd_mark(int argc, char **argv)
     const char *data = NULL;
     const struct st_flag flags[] = { DATA_FLAG(&data), { 0 } };
     const struct st_flags_spec spec = { "strata progress mark [FLAGS] N... STATUS",
-                                        "Set the status of one or more questions: todo, doing, done or review.",
-                                        flags, "Example: strata progress mark 11 12 13 done" };
+                                        "Set the status of one or more questions: todo, doing, done or review.", flags,
+                                        "Example: strata progress mark 11 12 13 done" };
     int nargs, rc = st_cli_parse(&spec, argc, argv, &nargs);
     if (rc >= 0)
         return rc;
@@ -179,7 +182,7 @@ static int cmd_mark(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (st_cli_question_id(argv[i], &ids[i], &err))
             return st_cli_fail(&err);
-    struct st_progress *p;
+    struct st_progress *p = NULL;
     if ((rc = open_db(data, &p)))
         return rc;
     if (st_progress_mark(p, ST_PROGRESS_LOCAL_USER, ids, (size_t)n, status, &err))
@@ -209,7 +212,7 @@ static int cmd_transfer(int argc, char **argv, bool import)
         fprintf(stderr, "strata: progress %s takes one FILE\n", import ? "import" : "export");
         return ST_EXIT_USAGE;
     }
-    struct st_progress *p;
+    struct st_progress *p = NULL;
     if ((rc = open_db(data, &p)))
         return rc;
     struct st_error err;

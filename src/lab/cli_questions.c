@@ -256,8 +256,8 @@ static void print_coverage_row(const char *label, struct st_cur_coverage c)
 static void print_stats(void)
 {
     struct st_cur_coverage all = st_cur_coverage(0, 0, -1);
-    printf("%d questions in %d levels and %d modules: %d conceptual, %d practical.\n\n", all.questions,
-           ST_CUR_LEVELS, ST_CUR_MODULES, st_cur_coverage(0, 0, ST_CUR_CONCEPTUAL).questions,
+    printf("%d questions in %d levels and %d modules: %d conceptual, %d practical.\n\n", all.questions, ST_CUR_LEVELS,
+           ST_CUR_MODULES, st_cur_coverage(0, 0, ST_CUR_CONCEPTUAL).questions,
            st_cur_coverage(0, 0, ST_CUR_PRACTICAL).questions);
     printf("%-44s %4s  %8s  %6s  %6s\n", "", "qs", "answered", "solved", "graded");
     for (int l = 1; l <= ST_CUR_LEVELS; l++) {

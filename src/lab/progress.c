@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/time.h"
 #include "curriculum/curriculum.h"
 
@@ -57,7 +58,8 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
     "  created_at INTEGER NOT NULL);"
-    "INSERT INTO learners (id, name, created_at) VALUES (1, 'local', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"
+    "INSERT INTO learners (id, name, created_at) VALUES (1, 'local', CAST((julianday('now') - 2440587.5) * 86400000 AS "
+    "INTEGER));"
     "CREATE TABLE progress ("
     "  user_id INTEGER NOT NULL REFERENCES learners(id) ON DELETE CASCADE,"
     "  question_id INTEGER NOT NULL CHECK (question_id BETWEEN 1 AND 500),"
@@ -105,7 +107,7 @@ static int user_version(struct st_progress *p, int *out, struct st_error *err)
 /* Bring the schema to ST_PROGRESS_SCHEMA_VERSION, one transaction per step. */
 static int migrate(struct st_progress *p, struct st_error *err)
 {
-    int v, rc = user_version(p, &v, err);
+    int v = 0, rc = user_version(p, &v, err);
     if (rc)
         return rc;
     if (v > NMIGRATIONS)
@@ -211,8 +213,7 @@ int st_progress_open(const char *data_dir, struct st_progress **out, struct st_e
 }
 
 /* Set one status and log the event; inside a transaction. */
-static int set_status(sqlite3_stmt *up, sqlite3_stmt *ev, int64_t user, int id,
-                      enum st_status status, int64_t at)
+static int set_status(sqlite3_stmt *up, sqlite3_stmt *ev, int64_t user, int id, enum st_status status, int64_t at)
 {
     sqlite3_reset(up);
     sqlite3_bind_int64(up, 1, user);
@@ -394,23 +395,22 @@ int st_progress_export(struct st_progress *p, int64_t user, const char *path, st
     /* One read transaction: progress and events from the same snapshot. */
     int rc = exec(p, "BEGIN", err);
     if (rc == 0)
-        rc = rows_json(p, "SELECT question_id, status, updated_at FROM progress WHERE user_id = ?1 ORDER BY question_id",
-                       user, "updated_at", progress, err);
+        rc =
+            rows_json(p, "SELECT question_id, status, updated_at FROM progress WHERE user_id = ?1 ORDER BY question_id",
+                      user, "updated_at", progress, err);
     if (rc == 0)
         rc = rows_json(p, "SELECT question_id, status, at FROM progress_events WHERE user_id = ?1 ORDER BY at, id",
                        user, "at", events, err);
     sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
     if (rc == 0) {
         char *text = json_dumps(root, JSON_INDENT(2));
-        if (!text)
-            st_panic("out of memory serializing the export");
-        size_t n = strlen(text);
-        text[n] = '\0';
-        char *withnl = st_xmalloc(n + 2);
-        memcpy(withnl, text, n);
-        withnl[n] = '\n';
-        rc = write_atomic(path, withnl, n + 1, err);
-        free(withnl);
+        struct st_buf out;
+        st_buf_init(&out, ST_BUF_UNLIMITED);
+        if (!text || st_buf_append_c(&out, text) || st_buf_append_byte(&out, '\n'))
+            rc = st_error_set(err, -ENOMEM, "out of memory writing the export");
+        else
+            rc = write_atomic(path, out.data, out.len, err);
+        st_buf_release(&out);
         free(text);
     }
     json_decref(progress);

@@ -28,7 +28,7 @@ enum st_status { ST_STATUS_TODO, ST_STATUS_DOING, ST_STATUS_DONE, ST_STATUS_REVI
 const char *st_status_name(enum st_status s);
 int st_status_parse(const char *s, enum st_status *out);
 
-struct st_progress;   /* an open database */
+struct st_progress; /* an open database */
 
 /*
  * The data directory: dir if not NULL, else $XDG_DATA_HOME/strata, else
@@ -61,11 +61,10 @@ int st_progress_export(struct st_progress *p, int64_t user, const char *path, st
  * merged without duplicates). On any error nothing changes. *applied receives the number of
  * statuses taken.
  */
-int st_progress_import(struct st_progress *p, int64_t user, const char *path, size_t *applied,
-                       struct st_error *err);
+int st_progress_import(struct st_progress *p, int64_t user, const char *path, size_t *applied, struct st_error *err);
 
 /* Import from bytes already in memory (the fuzz target and the web upload use this). */
-int st_progress_import_json(struct st_progress *p, int64_t user, const char *json, size_t len,
-                            size_t *applied, struct st_error *err);
+int st_progress_import_json(struct st_progress *p, int64_t user, const char *json, size_t len, size_t *applied,
+                            struct st_error *err);
 
 #endif

@@ -68,8 +68,8 @@ static void alignment_and_disjointness(void **state)
     (void)state;
     check_alignment_and_disjointness(0);
     check_alignment_and_disjointness(64);
-    check_alignment_and_disjointness(100);   /* not a multiple of the alignment */
-    check_alignment_and_disjointness(16);    /* every request is "large" */
+    check_alignment_and_disjointness(100); /* not a multiple of the alignment */
+    check_alignment_and_disjointness(16);  /* every request is "large" */
     check_alignment_and_disjointness(1 << 16);
 }
 
@@ -213,14 +213,14 @@ static void cleanups_run_lifo_once(void **state)
     order_len = 0;
     for (int i = 0; i < 5; i++) {
         st_arena_on_cleanup(&a, record, (void *)(intptr_t)i);
-        st_arena_alloc(&a, 40);   /* spread the records over several chunks */
+        st_arena_alloc(&a, 40); /* spread the records over several chunks */
     }
     st_arena_reset(&a);
     assert_int_equal(order_len, 5);
     for (int i = 0; i < 5; i++)
         assert_int_equal(order[i], 4 - i);
 
-    st_arena_reset(&a);           /* already run: not again */
+    st_arena_reset(&a); /* already run: not again */
     assert_int_equal(order_len, 5);
 
     order_len = 0;

@@ -46,7 +46,7 @@ static void empty_buffer(void **state)
     st_buf_consume(&b, 0);
     check_invariants(&b);
     st_buf_release(&b);
-    st_buf_release(&b);   /* twice is fine: the buffer is empty after the first */
+    st_buf_release(&b); /* twice is fine: the buffer is empty after the first */
 }
 
 static void append_and_grow(void **state)
@@ -107,7 +107,7 @@ static void limit_leaves_buffer_unchanged(void **state)
 
     assert_int_equal(st_buf_append_c(&b, "90"), 0);
     expect_contents(&b, "1234567890");
-    assert_true(b.cap <= 10);   /* growth is clamped to max */
+    assert_true(b.cap <= 10); /* growth is clamped to max */
     assert_int_equal(st_buf_append_byte(&b, 'x'), ST_ELIMIT);
     assert_int_equal(st_buf_append(&b, "", 0), 0);
     expect_contents(&b, "1234567890");
@@ -155,7 +155,7 @@ static void printf_limit_leaves_buffer_unchanged(void **state)
     st_buf_init(&b, 100);
     assert_int_equal(st_buf_append_c(&b, "abc"), 0);
     assert_true(b.cap > 3);
-    memset(b.data + 4, '#', b.cap - 3);   /* dirty the spare room */
+    memset(b.data + 4, '#', b.cap - 3); /* dirty the spare room */
     char big[200];
     memset(big, 'q', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
@@ -192,7 +192,7 @@ static void consume_and_truncate(void **state)
     expect_contents(&b, "again");
     st_buf_clear(&b);
     expect_contents(&b, "");
-    assert_true(b.cap > 0);   /* clear keeps the memory */
+    assert_true(b.cap > 0); /* clear keeps the memory */
     st_buf_release(&b);
 }
 
@@ -243,7 +243,7 @@ static void reserve_does_not_change_len(void **state)
     char *data = b.data;
     for (int i = 0; i < 1000; i++)
         assert_int_equal(st_buf_append_byte(&b, 'r'), 0);
-    assert_ptr_equal(b.data, data);   /* no reallocation after reserving */
+    assert_ptr_equal(b.data, data); /* no reallocation after reserving */
     st_buf_release(&b);
 }
 

@@ -33,8 +33,7 @@ static void strerror_texts(void **state)
 static void codes_do_not_collide_with_errno(void **state)
 {
     (void)state;
-    int codes[] = { ST_EPARSE, ST_ENOTFOUND, ST_ELIMIT, ST_EUSAGE, ST_ECONFLICT, ST_EDB,
-                    ST_EINTERNAL };
+    int codes[] = { ST_EPARSE, ST_ENOTFOUND, ST_ELIMIT, ST_EUSAGE, ST_ECONFLICT, ST_EDB, ST_EINTERNAL };
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         assert_true(codes[i] < ST_EBASE);
     assert_int_equal(ST_EAGAIN, -EAGAIN);
@@ -48,8 +47,7 @@ static void error_set_formats_and_returns_code(void **state)
     assert_int_equal(err.code, ST_OK);
     assert_string_equal(err.msg, "");
 
-    assert_int_equal(st_error_set(&err, ST_EPARSE, "%s:%d: bad %s", "file.txt", 12, "id"),
-                     ST_EPARSE);
+    assert_int_equal(st_error_set(&err, ST_EPARSE, "%s:%d: bad %s", "file.txt", 12, "id"), ST_EPARSE);
     assert_int_equal(err.code, ST_EPARSE);
     assert_string_equal(err.msg, "file.txt:12: bad id");
 

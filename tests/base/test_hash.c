@@ -23,21 +23,17 @@
  * boundary; 15 is the worked example of the paper's appendix.
  */
 static const uint64_t sip24_vectors[17] = {
-    0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
-    0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
-    0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL, 0x93f5f5799a932462ULL,
-    0x9e0082df0ba9e4b0ULL, 0x7a5dbbc594ddb9f3ULL, 0xf4b32f46226bada7ULL,
-    0x751e8fbc860ee5fbULL, 0x14ea5627c0843d90ULL, 0xf723ca908e7af2eeULL,
+    0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL, 0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL,
+    0x18765564cd99a68dULL, 0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL, 0x93f5f5799a932462ULL, 0x9e0082df0ba9e4b0ULL,
+    0x7a5dbbc594ddb9f3ULL, 0xf4b32f46226bada7ULL, 0x751e8fbc860ee5fbULL, 0x14ea5627c0843d90ULL, 0xf723ca908e7af2eeULL,
     0xa129ca6149be45e5ULL, 0x3f2acc7f57c29bdbULL,
 };
 static const uint64_t sip24_vector63 = 0x958a324ceb064572ULL;
 
 static const uint64_t sip13_zero_key_vectors[17] = {
-    0xd1fba762150c532cULL, 0x68a914128e01e473ULL, 0x010bac45c41e3669ULL,
-    0x4d4c9a4a8ef6e0adULL, 0x7cc43f98813e4dbdULL, 0x5abe2169dff36275ULL,
-    0xe3c25f87624f1cdbULL, 0x2f098ab0c751325aULL, 0xead411e67ebe2eeaULL,
-    0x75927f9d95124362ULL, 0xaf9f77a65ab51a1dULL, 0xfe64ce8b6617fcffULL,
-    0xa6baf4fb0f9fe1c2ULL, 0xa0cf3211850f8e0dULL, 0x7f86049379fbfe67ULL,
+    0xd1fba762150c532cULL, 0x68a914128e01e473ULL, 0x010bac45c41e3669ULL, 0x4d4c9a4a8ef6e0adULL, 0x7cc43f98813e4dbdULL,
+    0x5abe2169dff36275ULL, 0xe3c25f87624f1cdbULL, 0x2f098ab0c751325aULL, 0xead411e67ebe2eeaULL, 0x75927f9d95124362ULL,
+    0xaf9f77a65ab51a1dULL, 0xfe64ce8b6617fcffULL, 0xa6baf4fb0f9fe1c2ULL, 0xa0cf3211850f8e0dULL, 0x7f86049379fbfe67ULL,
     0xf30eb725bb91c9eaULL, 0x8972188433a5c5b7ULL,
 };
 static const uint64_t sip13_zero_key_vector63 = 0x385d3e39e5f37359ULL;
@@ -149,7 +145,7 @@ static void key_and_message_sensitivity(void **state)
     counting_bytes(key, sizeof(key));
     counting_bytes(msg, sizeof(msg));
     uint64_t base = st_siphash13(msg, sizeof(msg), key);
-    assert_true(st_siphash13(msg, sizeof(msg), key) == base);   /* deterministic */
+    assert_true(st_siphash13(msg, sizeof(msg), key) == base); /* deterministic */
     for (int bit = 0; bit < 128; bit++) {
         key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         assert_true(st_siphash13(msg, sizeof(msg), key) != base);
@@ -201,7 +197,7 @@ static void nocase_folds_ascii_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(lazy_process_key),   /* first: needs the key unset */
+        cmocka_unit_test(lazy_process_key), /* first: needs the key unset */
         cmocka_unit_test(siphash24_reference_vectors),
         cmocka_unit_test(siphash13_reference_vectors),
         cmocka_unit_test(key_and_message_sensitivity),

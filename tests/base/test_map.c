@@ -51,8 +51,7 @@ static size_t rng_below(size_t n)
 
 static uint64_t type_hash(const struct st_map *m, struct st_str key)
 {
-    uint64_t h = (m->type && m->type->hash) ? m->type->hash(key.ptr, key.len)
-                                            : st_hash(key.ptr, key.len);
+    uint64_t h = (m->type && m->type->hash) ? m->type->hash(key.ptr, key.len) : st_hash(key.ptr, key.len);
     return h ? h : 1;
 }
 
@@ -123,7 +122,9 @@ static void real_free(void *v)
 static const struct st_map_type clustering_dup = { .hash = clustering_hash, .key_dup = true };
 static const struct st_map_type zero_dup = { .hash = zero_hash, .key_dup = true };
 static const struct st_map_type mod64_counting = {
-    .hash = mod64_hash, .key_dup = true, .val_free = count_free,
+    .hash = mod64_hash,
+    .key_dup = true,
+    .val_free = count_free,
 };
 static const struct st_map_type dup_counting = { .key_dup = true, .val_free = count_free };
 static const struct st_map_type dup_freeing = { .key_dup = true, .val_free = real_free };
@@ -234,7 +235,7 @@ static void key_ownership(void **state)
     st_map_put(&dup, ST_STR_LIT("alpha"), val_of(2));
     assert_ptr_equal(st_map_find(&dup, ST_STR_LIT("alpha"))->key.ptr, stored);
 
-    strcpy(buf, "omega");   /* the copy does not change; the borrowed key does */
+    strcpy(buf, "omega"); /* the copy does not change; the borrowed key does */
     assert_ptr_equal(st_map_get(&dup, ST_STR_LIT("alpha")), val_of(2));
     assert_null(st_map_get(&dup, ST_STR_LIT("omega")));
     st_map_release(&dup);
@@ -252,11 +253,11 @@ static void nocase_type(void **state)
     assert_false(st_map_put(&m, ST_STR_LIT("CONTENT-type"), val_of(2)));
     assert_int_equal(st_map_len(&m), 1);
     struct st_map_slot *s = st_map_find(&m, ST_STR_LIT("content-TYPE"));
-    assert_true(st_str_eq_c(s->key, "Content-Type"));   /* first spelling kept */
+    assert_true(st_str_eq_c(s->key, "Content-Type")); /* first spelling kept */
     assert_ptr_equal(s->val, val_of(2));
     assert_null(st_map_get(&m, ST_STR_LIT("Content-Typ")));
     assert_true(st_map_put(&m, ST_STR_LIT("\xc3\x84"), val_of(3)));
-    assert_null(st_map_get(&m, ST_STR_LIT("\xc3\xa4")));   /* ASCII folding only */
+    assert_null(st_map_get(&m, ST_STR_LIT("\xc3\xa4"))); /* ASCII folding only */
 
     /* Many keys differing only in case collapse to one entry each. */
     for (int i = 0; i < 500; i++) {
@@ -288,23 +289,23 @@ static void val_free_exactly_when_documented(void **state)
     (void)st_map_find(&m, ST_STR_LIT("b"));
     assert_int_equal(frees, 0);
 
-    st_map_put(&m, ST_STR_LIT("a"), val_of(10));    /* overwrite drops the old value */
+    st_map_put(&m, ST_STR_LIT("a"), val_of(10)); /* overwrite drops the old value */
     assert_int_equal(frees, 1);
     assert_ptr_equal(last_freed, val_of(1));
-    st_map_put(&m, ST_STR_LIT("a"), val_of(10));    /* same value: kept, not freed */
+    st_map_put(&m, ST_STR_LIT("a"), val_of(10)); /* same value: kept, not freed */
     assert_int_equal(frees, 1);
 
     void *v = NULL;
-    assert_true(st_map_del(&m, ST_STR_LIT("a"), &v));   /* handed over, not freed */
+    assert_true(st_map_del(&m, ST_STR_LIT("a"), &v)); /* handed over, not freed */
     assert_ptr_equal(v, val_of(10));
     assert_int_equal(frees, 1);
-    assert_true(st_map_del(&m, ST_STR_LIT("b"), NULL));  /* dropped */
+    assert_true(st_map_del(&m, ST_STR_LIT("b"), NULL)); /* dropped */
     assert_int_equal(frees, 2);
     assert_ptr_equal(last_freed, val_of(2));
     assert_false(st_map_del(&m, ST_STR_LIT("b"), NULL));
     assert_int_equal(frees, 2);
 
-    st_map_upsert(&m, ST_STR_LIT("null"), NULL);         /* NULL is never passed */
+    st_map_upsert(&m, ST_STR_LIT("null"), NULL); /* NULL is never passed */
     for (int i = 0; i < 5; i++) {
         char k[8];
         snprintf(k, sizeof(k), "c%d", i);
@@ -340,7 +341,7 @@ static void owned_heap_values(void **state)
         char k[16];
         int *v = malloc(sizeof(*v));
         *v = i;
-        st_map_put(&m, key_of(i % 700, k, sizeof(k)), v);   /* 300 overwrites */
+        st_map_put(&m, key_of(i % 700, k, sizeof(k)), v); /* 300 overwrites */
     }
     assert_int_equal(frees, 300);
     for (int i = 0; i < 700; i += 2) {
@@ -371,7 +372,7 @@ static void growth_many_keys(void **state)
         assert_int_equal(st_map_len(&m), (size_t)i + 1);
     }
     check_table(&m);
-    assert_int_equal(m.cap, 131072);   /* 50000 needs 2^17 slots at 3/4 load */
+    assert_int_equal(m.cap, 131072); /* 50000 needs 2^17 slots at 3/4 load */
     for (int i = 0; i < N; i++)
         assert_ptr_equal(st_map_get(&m, key_of(i, k, sizeof(k))), val_of(i + 1));
     for (int i = N; i < N + 1000; i++)
@@ -400,7 +401,7 @@ static void churn_against_reference(const struct st_map_type *type, int n, int r
 {
     struct st_map m;
     char k[32];
-    intptr_t *ref = calloc((size_t)n, sizeof(*ref));   /* 0: absent */
+    intptr_t *ref = calloc((size_t)n, sizeof(*ref)); /* 0: absent */
     st_map_init(&m, type);
     for (int i = 0; i < n; i++) {
         ref[i] = i + 1;
@@ -431,8 +432,8 @@ static void deletes_under_churn(void **state)
 {
     (void)state;
     churn_against_reference(&st_map_type_dup, 20000, 6);
-    churn_against_reference(&clustering_dup, 300, 6);   /* wrapping clusters */
-    churn_against_reference(&zero_dup, 200, 4);         /* one giant cluster */
+    churn_against_reference(&clustering_dup, 300, 6); /* wrapping clusters */
+    churn_against_reference(&zero_dup, 200, 4);       /* one giant cluster */
     churn_against_reference(&mod64_counting, 3000, 4);
 }
 
@@ -447,13 +448,12 @@ static void shrink_to(size_t kept, size_t want_cap)
     size_t big = m.cap;
     for (int i = (int)kept; i < 2000; i++)
         assert_true(st_map_del(&m, key_of(i, k, sizeof(k)), NULL));
-    assert_int_equal(m.cap, big);   /* never shrinks on its own */
+    assert_int_equal(m.cap, big); /* never shrinks on its own */
     st_map_shrink(&m);
     assert_int_equal(m.cap, want_cap);
     check_table(&m);
     for (int i = 0; i < 2000; i++)
-        assert_ptr_equal(st_map_get(&m, key_of(i, k, sizeof(k))),
-                         i < (int)kept ? val_of(i + 1) : NULL);
+        assert_ptr_equal(st_map_get(&m, key_of(i, k, sizeof(k))), i < (int)kept ? val_of(i + 1) : NULL);
     st_map_shrink(&m);
     assert_int_equal(m.cap, want_cap);
     st_map_release(&m);
@@ -530,7 +530,7 @@ static void iterate_deleting(const struct st_map_type *type, int n, bool (*pred)
         if (pred(i))
             st_map_iter_delete(&m, &it);
     }
-    assert_null(st_map_next(&m, &it));   /* stays finished */
+    assert_null(st_map_next(&m, &it)); /* stays finished */
 
     size_t kept = 0;
     for (int i = 0; i < n; i++) {
@@ -545,17 +545,34 @@ static void iterate_deleting(const struct st_map_type *type, int n, bool (*pred)
     st_map_release(&m);
 }
 
-static bool all(int i) { (void)i; return true; }
-static bool none(int i) { (void)i; return false; }
-static bool even(int i) { return i % 2 == 0; }
-static bool every_third(int i) { return i % 3 == 1; }
+static bool all(int i)
+{
+    (void)i;
+    return true;
+}
+static bool none(int i)
+{
+    (void)i;
+    return false;
+}
+static bool even(int i)
+{
+    return i % 2 == 0;
+}
+static bool every_third(int i)
+{
+    return i % 3 == 1;
+}
 
 static void iteration_with_deletion(void **state)
 {
     (void)state;
     bool (*preds[])(int) = { all, none, even, every_third };
     const struct st_map_type *types[] = {
-        &st_map_type_dup, &clustering_dup, &zero_dup, &mod64_counting,
+        &st_map_type_dup,
+        &clustering_dup,
+        &zero_dup,
+        &mod64_counting,
     };
     int sizes[] = { 1, 2, 5, 6, 7, 13, 100, 1000 };
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
@@ -570,7 +587,7 @@ enum { UNIVERSE = 3000 };
 
 struct model {
     struct st_map m;
-    intptr_t ref[UNIVERSE];   /* 0: absent */
+    intptr_t ref[UNIVERSE]; /* 0: absent */
     size_t len;
     intptr_t next_val;
     int expected_frees;
@@ -684,8 +701,7 @@ static void model_step(struct model *md, int step)
         model_upsert(md, i);
     else {
         char k[32];
-        assert_ptr_equal(st_map_get(&md->m, key_of(i, k, sizeof(k))),
-                         md->ref[i] ? val_of(md->ref[i]) : NULL);
+        assert_ptr_equal(st_map_get(&md->m, key_of(i, k, sizeof(k))), md->ref[i] ? val_of(md->ref[i]) : NULL);
     }
     if (step % 4999 == 4998)
         model_iterate(md);

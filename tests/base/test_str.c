@@ -195,7 +195,7 @@ static void expect_i64_error(struct st_str s, int rc)
 {
     int64_t v = 12345;
     assert_int_equal(st_str_to_i64(s, &v), rc);
-    assert_int_equal(v, 12345);   /* untouched on error */
+    assert_int_equal(v, 12345); /* untouched on error */
 }
 
 static void parse_i64(void **state)
@@ -282,18 +282,10 @@ static void lower(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(constructors),
-        cmocka_unit_test(equality),
-        cmocka_unit_test(case_insensitive_equality),
-        cmocka_unit_test(prefix_suffix),
-        cmocka_unit_test(ordering),
-        cmocka_unit_test(searching),
-        cmocka_unit_test(substrings),
-        cmocka_unit_test(trimming),
-        cmocka_unit_test(cutting),
-        cmocka_unit_test(cut_loop),
-        cmocka_unit_test(parse_i64),
-        cmocka_unit_test(parse_u64),
+        cmocka_unit_test(constructors),  cmocka_unit_test(equality),  cmocka_unit_test(case_insensitive_equality),
+        cmocka_unit_test(prefix_suffix), cmocka_unit_test(ordering),  cmocka_unit_test(searching),
+        cmocka_unit_test(substrings),    cmocka_unit_test(trimming),  cmocka_unit_test(cutting),
+        cmocka_unit_test(cut_loop),      cmocka_unit_test(parse_i64), cmocka_unit_test(parse_u64),
         cmocka_unit_test(lower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

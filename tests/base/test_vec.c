@@ -83,7 +83,7 @@ static void pop_and_clear(void **state)
     size_t cap = v.cap;
     ST_VEC_CLEAR(&v);
     assert_int_equal(v.len, 0);
-    assert_int_equal(v.cap, cap);   /* memory kept */
+    assert_int_equal(v.cap, cap); /* memory kept */
     ST_VEC_PUSH(&v, 5);
     assert_int_equal(v.items[0], 5);
     ST_VEC_RELEASE(&v);
@@ -117,9 +117,9 @@ static void remove_keeps_order(void **state)
     ST_VEC(int) v = { 0 };
     for (int i = 0; i < 6; i++)
         ST_VEC_PUSH(&v, i);
-    ST_VEC_REMOVE(&v, 0);          /* first */
-    ST_VEC_REMOVE(&v, 2);          /* middle: 1 2 [3] 4 5 */
-    ST_VEC_REMOVE(&v, v.len - 1);  /* last */
+    ST_VEC_REMOVE(&v, 0);         /* first */
+    ST_VEC_REMOVE(&v, 2);         /* middle: 1 2 [3] 4 5 */
+    ST_VEC_REMOVE(&v, v.len - 1); /* last */
     int want[] = { 1, 2, 4 };
     assert_int_equal(v.len, 3);
     assert_memory_equal(v.items, want, sizeof(want));
@@ -171,14 +171,10 @@ static void huge_reserve_aborts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(zero_initialized_is_empty),
-        cmocka_unit_test(push_grows_by_doubling),
-        cmocka_unit_test(push_evaluates_once),
-        cmocka_unit_test(pop_and_clear),
-        cmocka_unit_test(struct_elements_and_push_zero),
-        cmocka_unit_test(remove_keeps_order),
-        cmocka_unit_test(reserve_prevents_moves),
-        cmocka_unit_test(huge_reserve_aborts),
+        cmocka_unit_test(zero_initialized_is_empty),     cmocka_unit_test(push_grows_by_doubling),
+        cmocka_unit_test(push_evaluates_once),           cmocka_unit_test(pop_and_clear),
+        cmocka_unit_test(struct_elements_and_push_zero), cmocka_unit_test(remove_keeps_order),
+        cmocka_unit_test(reserve_prevents_moves),        cmocka_unit_test(huge_reserve_aborts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,10 +112,8 @@ static void search_details(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shape),
-        cmocka_unit_test(known_entries),
-        cmocka_unit_test(coverage),
-        cmocka_unit_test(search_ranks_consistent_hashing),
+        cmocka_unit_test(shape),          cmocka_unit_test(known_entries),
+        cmocka_unit_test(coverage),       cmocka_unit_test(search_ranks_consistent_hashing),
         cmocka_unit_test(search_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
