@@ -173,17 +173,27 @@ char *st_arena_strdup(struct st_arena *a, const char *s)
     return st_arena_strndup(a, s, strlen(s));
 }
 
-/* Measure first, then format into memory of exactly the right size. */
+/*
+ * Format into a stack buffer first: most strings fit and are formatted once. Longer ones
+ * are formatted again into memory of exactly the right size. (Measuring with
+ * vsnprintf(NULL, 0, ...) would also work, but GCC 12 at -O1 with sanitizers reports a
+ * false "null format string" for it.)
+ */
 char *st_arena_printf(struct st_arena *a, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0)
         st_panic("arena: bad format string \"%s\"", fmt);
 
     char *p = st_arena_alloc(a, (size_t)n + 1);
+    if ((size_t)n < sizeof(small)) {
+        memcpy(p, small, (size_t)n + 1);
+        return p;
+    }
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
