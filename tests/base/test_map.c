@@ -261,7 +261,7 @@ static void nocase_type(void **state)
 
     /* Many keys differing only in case collapse to one entry each. */
     for (int i = 0; i < 500; i++) {
-        char up[16], low[16];
+        char up[32], low[32];
         snprintf(up, sizeof(up), "HEADER-%d", i);
         snprintf(low, sizeof(low), "header-%d", i);
         st_map_put(&m, st_str_c(up), val_of(i + 10));
@@ -307,7 +307,7 @@ static void val_free_exactly_when_documented(void **state)
 
     st_map_upsert(&m, ST_STR_LIT("null"), NULL); /* NULL is never passed */
     for (int i = 0; i < 5; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof(k), "c%d", i);
         st_map_put(&m, st_str_c(k), val_of(100 + i));
     }
