@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir/crashes"
 status=0
 for exe in "$dir"/fuzz/fuzz_*; do
-    [ -x "$exe" ] || continue
+    [ -f "$exe" ] && [ -x "$exe" ] || continue
     name=${exe##*/fuzz_}
     work="$dir/corpus/$name"
     mkdir -p "$work"
