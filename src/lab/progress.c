@@ -212,22 +212,22 @@ int st_progress_open(const char *data_dir, struct st_progress **out, struct st_e
     return st_progress_open_path(path, out, err);
 }
 
+/* Run one of the row statements (upsert or event) with (user, question, status, time). */
+static int step_row(sqlite3_stmt *st, int64_t user, int question, enum st_status status, int64_t at)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int(st, 2, question);
+    sqlite3_bind_text(st, 3, st_status_name(status), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, at);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : ST_EDB;
+}
+
 /* Set one status and log the event; inside a transaction. */
 static int set_status(sqlite3_stmt *up, sqlite3_stmt *ev, int64_t user, int id, enum st_status status, int64_t at)
 {
-    sqlite3_reset(up);
-    sqlite3_bind_int64(up, 1, user);
-    sqlite3_bind_int(up, 2, id);
-    sqlite3_bind_text(up, 3, st_status_name(status), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(up, 4, at);
-    if (sqlite3_step(up) != SQLITE_DONE)
-        return ST_EDB;
-    sqlite3_reset(ev);
-    sqlite3_bind_int64(ev, 1, user);
-    sqlite3_bind_int(ev, 2, id);
-    sqlite3_bind_text(ev, 3, st_status_name(status), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ev, 4, at);
-    return sqlite3_step(ev) == SQLITE_DONE ? 0 : ST_EDB;
+    int rc = step_row(up, user, id, status, at);
+    return rc ? rc : step_row(ev, user, id, status, at);
 }
 
 /* Upsert that keeps the newer status: imports never overwrite a later local change. */
@@ -511,25 +511,13 @@ static int apply_import(struct st_progress *p, int64_t user, const struct import
     size_t taken = 0;
     for (size_t i = 0; i < doc->nprogress && rc == 0; i++) {
         const struct import_row *r = &doc->progress[i];
-        sqlite3_reset(t.up);
-        sqlite3_bind_int64(t.up, 1, user);
-        sqlite3_bind_int(t.up, 2, r->question);
-        sqlite3_bind_text(t.up, 3, st_status_name(r->status), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(t.up, 4, r->at);
-        if (sqlite3_step(t.up) != SQLITE_DONE)
-            rc = ST_EDB;
-        else
+        rc = step_row(t.up, user, r->question, r->status, r->at);
+        if (rc == 0)
             taken += (size_t)sqlite3_changes(p->db);
     }
     for (size_t i = 0; i < doc->nevents && rc == 0; i++) {
         const struct import_row *r = &doc->events[i];
-        sqlite3_reset(t.ev);
-        sqlite3_bind_int64(t.ev, 1, user);
-        sqlite3_bind_int(t.ev, 2, r->question);
-        sqlite3_bind_text(t.ev, 3, st_status_name(r->status), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(t.ev, 4, r->at);
-        if (sqlite3_step(t.ev) != SQLITE_DONE)
-            rc = ST_EDB;
+        rc = step_row(t.ev, user, r->question, r->status, r->at);
     }
     rc = txn_end(p, &t, rc, err);
     if (rc == 0 && applied)
