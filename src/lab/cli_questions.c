@@ -71,8 +71,8 @@ static int cmd_list(int argc, char **argv)
     const char *kind = NULL;
     bool json = false;
     const struct st_flag flags[] = {
-        { "level", 'l', ST_FLAG_INT, &level, "N", "only questions of level N (1-5)", .min = 1, .max = 5 },
-        { "module", 'm', ST_FLAG_INT, &module, "N", "only questions of module N (1-25)", .min = 1, .max = 25 },
+        { "level", 'l', ST_FLAG_INT, &level, "N", "only questions of level N (default: all)", .min = 1, .max = 5 },
+        { "module", 'm', ST_FLAG_INT, &module, "N", "only questions of module N (default: all)", .min = 1, .max = 25 },
         { "kind", 'k', ST_FLAG_STR, &kind, "KIND", "only conceptual or practical questions", .choices = kind_choices },
         { "json", 0, ST_FLAG_BOOL, &json, NULL, "print a JSON array" },
         { 0 },
