@@ -87,20 +87,60 @@ static size_t skip_ascii(const unsigned char *s, size_t i, size_t n)
     return i;
 }
 
+/* Lead-byte classes for validation: the length, and which second-byte range applies. */
+enum { BAD, ASCII, TWO, THREE, THREE_E0, THREE_ED, FOUR, FOUR_F0, FOUR_F4 };
+
+/* Range designators are a GCC/clang extension; both compilers we support have it. */
+static const unsigned char lead_class[256] = {
+    [0x00 ... 0x7F] = ASCII, [0x80 ... 0xC1] = BAD, [0xC2 ... 0xDF] = TWO,   [0xE0] = THREE_E0,
+    [0xE1 ... 0xEC] = THREE, [0xED] = THREE_ED,     [0xEE ... 0xEF] = THREE, [0xF0] = FOUR_F0,
+    [0xF1 ... 0xF3] = FOUR,  [0xF4] = FOUR_F4,      [0xF5 ... 0xFF] = BAD,
+};
+
+static inline bool cont(unsigned char b)
+{
+    return (b & 0xC0) == 0x80;
+}
+
+/*
+ * Length of the well-formed multi-byte sequence at s[0..n) (s[0] >= 0x80), or 0. One table
+ * lookup and range checks: validation needs no code point, and skipping the decode is what
+ * makes multi-byte text fast.
+ */
+static inline size_t multibyte_len(const unsigned char *s, size_t n)
+{
+    switch (lead_class[s[0]]) {
+    case TWO: return n >= 2 && cont(s[1]) ? 2 : 0;
+    case THREE: return n >= 3 && cont(s[1]) && cont(s[2]) ? 3 : 0;
+    case THREE_E0: return n >= 3 && s[1] >= 0xA0 && s[1] <= 0xBF && cont(s[2]) ? 3 : 0;
+    case THREE_ED: return n >= 3 && s[1] >= 0x80 && s[1] <= 0x9F && cont(s[2]) ? 3 : 0;
+    case FOUR: return n >= 4 && cont(s[1]) && cont(s[2]) && cont(s[3]) ? 4 : 0;
+    case FOUR_F0: return n >= 4 && s[1] >= 0x90 && s[1] <= 0xBF && cont(s[2]) && cont(s[3]) ? 4 : 0;
+    case FOUR_F4: return n >= 4 && s[1] >= 0x80 && s[1] <= 0x8F && cont(s[2]) && cont(s[3]) ? 4 : 0;
+    default: return 0;
+    }
+}
+
 size_t st_utf8_valid_prefix(const void *p, size_t n)
 {
     const unsigned char *s = p;
     size_t i = 0;
-    for (;;) {
-        i = skip_ascii(s, i, n);
-        if (i == n)
-            return n;
-        uint32_t cp;
-        size_t len = st_utf8_decode(s + i, n - i, &cp);
+    while (i < n) {
+        if (s[i] < 0x80) {
+            /* A lone ASCII byte between letters (a space) is common: take it here and
+             * only start the word-at-a-time skip on a longer run. */
+            if (i + 1 < n && s[i + 1] >= 0x80)
+                i++;
+            else
+                i = skip_ascii(s, i, n);
+            continue;
+        }
+        size_t len = multibyte_len(s + i, n - i);
         if (len == 0)
             return i;
         i += len;
     }
+    return n;
 }
 
 bool st_utf8_valid(const void *p, size_t n)
