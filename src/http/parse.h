@@ -121,7 +121,7 @@ struct st_http_limits {
 
 #define ST_HTTP_LIMITS_DEFAULT                                                                                         \
     {                                                                                                                  \
-        .max_target = 8192, .max_head = 65536, .max_headers = 100, .max_body = 1024 * 1024, .max_chunk_ext = 1024,     \
+        .max_target = 8192, .max_head = 65536, .max_headers = 100, .max_body = 1048576, .max_chunk_ext = 1024,         \
         .max_trailers = 8192,                                                                                          \
     }
 

@@ -285,7 +285,9 @@ void st_io_timer_start(struct st_io_loop *loop, struct st_io_timer *t, int64_t t
     t->seq = loop->timer_seq++;
     if (loop->heap_len == loop->heap_cap) {
         loop->heap_cap = loop->heap_cap ? loop->heap_cap * 2 : 16;
-        loop->heap = st_xrealloc(loop->heap, loop->heap_cap * sizeof *loop->heap);
+        loop->heap =
+            st_xrealloc(loop->heap, loop->heap_cap *
+                                        sizeof *loop->heap); // NOLINT(bugprone-sizeof-expression): an array of pointers
     }
     loop->heap[loop->heap_len] = t;
     t->heap_i = loop->heap_len++;

@@ -53,7 +53,7 @@ int st_io_parse_addr(const char *hostport, struct sockaddr_storage *ss, socklen_
 {
     struct st_str s = st_str_c(hostport);
     char host[256];
-    struct st_str h, p;
+    struct st_str h = { 0 }, p = { 0 };
     bool v6 = false;
     memset(ss, 0, sizeof *ss);
 
@@ -73,7 +73,7 @@ int st_io_parse_addr(const char *hostport, struct sockaddr_storage *ss, socklen_
         if (st_str_index(p, ':') >= 0)
             return st_error_set(err, ST_EPARSE, "%s: IPv6 addresses need brackets: [::1]:port", hostport);
     }
-    uint16_t port;
+    uint16_t port = 0;
     int rc = parse_port(p, &port, hostport, err);
     if (rc)
         return rc;
@@ -107,8 +107,8 @@ int st_io_parse_addr(const char *hostport, struct sockaddr_storage *ss, socklen_
 
 int st_io_listen(const char *hostport, int backlog, unsigned flags, int *fd, struct st_error *err)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
+    struct sockaddr_storage ss = { 0 }; /* zeroed: the analyzer cannot see that rc != 0 on error */
+    socklen_t len = 0;
     int rc = st_io_parse_addr(hostport, &ss, &len, err);
     if (rc)
         return rc;
@@ -134,7 +134,7 @@ int st_io_listen(const char *hostport, int backlog, unsigned flags, int *fd, str
 
 int st_io_local_port(int fd, int *port)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = { 0 };
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -errno;

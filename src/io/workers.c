@@ -86,7 +86,7 @@ int st_io_run_workers(int n, int (*setup)(struct st_io_loop *, int, void *),
         return ST_EUSAGE;
     struct st_io_group g = { .n = n, .setup = setup, .teardown = teardown, .arg = arg };
     pthread_mutex_init(&g.mu, NULL);
-    g.loops = st_xcalloc((size_t)n, sizeof *g.loops);
+    g.loops = st_xcalloc((size_t)n, sizeof *g.loops); // NOLINT(bugprone-sizeof-expression): an array of pointers
     pthread_t *th = st_xcalloc((size_t)n, sizeof *th);
     struct worker_arg *wa = st_xcalloc((size_t)n, sizeof *wa);
 
