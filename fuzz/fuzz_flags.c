@@ -18,15 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "base/flags.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond))                                                                                                   \
-            abort();                                                                                                   \
-    } while (0)
 
 struct dests {
     bool json, verbose;

@@ -16,17 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "base/err.h"
 #include "http/parse.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* abort() rather than assert(): the check must stay in builds with NDEBUG. */
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond))                                                                                                   \
-            abort();                                                                                                   \
-    } while (0)
 
 /* Small limits so the fuzzer reaches 414/431 with short inputs. */
 static const struct st_http_limits lim = {
