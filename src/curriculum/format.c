@@ -212,16 +212,15 @@ static int set_field(struct parser *p, struct st_str key, struct st_str v, bool 
     int idx = 0;
     while (defs[idx].key && !st_str_eq_c(key, defs[idx].key))
         idx++;
-    const char *k = dup(p, key);
     if (!defs[idx].key)
-        return fail(p, line, "unknown field '%s' in a %s record", k, type_names[p->type]);
+        return fail(p, line, "unknown field '%.*s' in a %s record", ST_STR_FMT(key), type_names[p->type]);
     if ((p->seen & (1u << idx)) && !defs[idx].repeat)
-        return fail(p, line, "field '%s' given twice", k);
+        return fail(p, line, "field '%.*s' given twice", ST_STR_FMT(key));
     p->seen |= 1u << idx;
     if (!is_clean_text(v, is_block))
-        return fail(p, line, "field '%s': invalid UTF-8 or control characters", k);
+        return fail(p, line, "field '%.*s': invalid UTF-8 or control characters", ST_STR_FMT(key));
     if (v.len == 0)
-        return fail(p, line, "field '%s' is empty", k);
+        return fail(p, line, "field '%.*s' is empty", ST_STR_FMT(key));
     int saved = p->line;
     p->line = line;
     int rc = p->type == REC_LEVEL    ? set_level_field(p, idx, v)
