@@ -53,7 +53,7 @@ int st_cli_question_id(const char *text, int *id, struct st_error *err)
     if (s.len && (s.ptr[0] == 'Q' || s.ptr[0] == 'q'))
         s = st_str_sub(s, 1, s.len); /* "Q242" as the bank writes it */
     int64_t v;
-    if (st_str_to_i64(s, &v) != 0 || !st_cur_question((int)v) || v != (int)v)
+    if (st_str_to_i64(s, &v) != 0 || v < 1 || v > ST_CUR_QUESTIONS)
         return st_error_set(err, ST_ENOTFOUND, "no question '%s' (questions are numbered 1-500)", text);
     *id = (int)v;
     return 0;
