@@ -17,12 +17,13 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)
 for g in "${groups[@]}"; do
     case "$g" in
-    build) add "build: compiler, Meson/Ninja, SQLite and jansson headers" \
-               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev ;;
-    test)  add "build: compiler, Meson/Ninja, SQLite and jansson headers" \
-               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev
+    build) add "build: compiler, Meson/Ninja, SQLite, jansson and zlib headers" \
+               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev ;;
+    test)  add "build: compiler, Meson/Ninja, SQLite, jansson and zlib headers" \
+               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev
            add "test: cmocka unit tests, sqlite3 for database checks, ASan/UBSan runtimes" \
-               libcmocka-dev sqlite3 libasan8 libubsan1 procps ;;
+               libcmocka-dev sqlite3 libasan8 libubsan1 procps
+           add "test: python3 runs the deliberately wrong servers of tests/grade" python3 ;;
     lint)  add "lint: clang-format, clang-tidy, cppcheck" clang-format clang-tidy cppcheck ;;
     fuzz)  add "fuzz: clang with libFuzzer" clang libclang-rt-14-dev ;;
     bench) add "bench: load generator, CPU pinning, CLI timing" wrk util-linux hyperfine

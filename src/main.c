@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "examples/examples.h"
+#include "grade/grade.h"
 #include "lab/cli.h"
 
 #ifndef STRATA_VERSION
@@ -31,6 +33,8 @@ static int cmd_version(int argc, char **argv)
 static const struct command commands[] = {
     { "questions", st_cli_questions, "browse the 500-question bank: list, show, search, stats" },
     { "progress", st_cli_progress, "your progress: bars, mark N STATUS, export FILE, import FILE" },
+    { "example", st_example_main, "run a reference app: strata example basics|bench --listen HOST:PORT" },
+    { "grade", st_cli_grade, "grade your server for a practical question: strata grade Q11 --target URL" },
     { "version", cmd_version, "print the version" },
 };
 

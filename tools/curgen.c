@@ -145,6 +145,8 @@ static void emit_question(FILE *out, const struct st_curf_bank *b, int id)
     emit_str(out, q->demo);
     fputs(", .grader = ", out);
     emit_str(out, q->grader);
+    fputs(",\n      .checks = ", out);
+    emit_str(out, q->checks);
     fprintf(out, ",\n      .source = \"%s:%d\" },\n", q->at.file, q->at.line);
 }
 

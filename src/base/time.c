@@ -1,5 +1,5 @@
 /*
- * time.c - clocks, sleeping, and RFC 3339 / HTTP date formatting.
+ * time.c - clocks, sleeping, and RFC 3339 / HTTP date formatting and parsing.
  *
  * Calendar arithmetic is done here rather than with gmtime_r/timegm: those go through the
  * time-zone machinery (and may take a lock), while the logger formats a timestamp on every
@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/err.h"
@@ -273,5 +274,106 @@ int st_time_parse_rfc3339(const char *s, int64_t *wall_ms)
         return ST_EPARSE;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
     *wall_ms = (secs - (int64_t)off * 60) * 1000 + ms;
+    return 0;
+}
+
+static const char *const month_names[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const wday_short[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+static const char *const wday_long[7] = {
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"
+};
+
+/* Consume one of names (exact, case-sensitive); its index in *out. */
+static bool take_name(const char **s, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (strncmp(*s, names[i], len) == 0) {
+            *s += len;
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Consume the literal lit. */
+static bool take_lit(const char **s, const char *lit)
+{
+    size_t len = strlen(lit);
+    if (strncmp(*s, lit, len) != 0)
+        return false;
+    *s += len;
+    return true;
+}
+
+/* "hh:mm:ss" */
+static bool take_clock(const char **s, int *h, int *mi, int *sec)
+{
+    return take_digits(s, 2, h) && take_char(s, ':', 0) && take_digits(s, 2, mi) && take_char(s, ':', 0) &&
+           take_digits(s, 2, sec);
+}
+
+/* rfc850-date: a two-digit year is the one nearest the past that is at most 50 years
+ * ahead of the current year (RFC 9110 5.6.7). */
+static int rfc850_year(int yy)
+{
+    int64_t ms, day;
+    int64_t now = split_ms(st_time_wall_ms(), &ms, &day).year;
+    int64_t y = now - now % 100 + yy;
+    if (y > now + 50)
+        y -= 100;
+    return (int)y;
+}
+
+/* The three formats after the weekday; fills the fields or returns false. */
+static bool take_http_date(const char *s, int *y, int *mo, int *d, int *h, int *mi, int *sec)
+{
+    int wd;
+    if (take_name(&s, wday_long, 7, &wd)) { /* rfc850-date: "Sunday, 06-Nov-94 08:49:37 GMT" */
+        int yy;
+        bool ok = take_lit(&s, ", ") && take_digits(&s, 2, d) && take_char(&s, '-', 0) &&
+                  take_name(&s, month_names, 12, mo) && take_char(&s, '-', 0) && take_digits(&s, 2, &yy) &&
+                  take_char(&s, ' ', 0) && take_clock(&s, h, mi, sec) && take_lit(&s, " GMT") && *s == '\0';
+        *y = ok ? rfc850_year(yy) : 0;
+        return ok;
+    }
+    if (!take_name(&s, wday_short, 7, &wd))
+        return false;
+    if (take_lit(&s, ", ")) /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+        return take_digits(&s, 2, d) && take_char(&s, ' ', 0) && take_name(&s, month_names, 12, mo) &&
+               take_char(&s, ' ', 0) && take_digits(&s, 4, y) && take_char(&s, ' ', 0) && take_clock(&s, h, mi, sec) &&
+               take_lit(&s, " GMT") && *s == '\0';
+    /* asctime-date: "Sun Nov  6 08:49:37 1994" (day as 2DIGIT or SP DIGIT) */
+    if (!take_char(&s, ' ', 0) || !take_name(&s, month_names, 12, mo) || !take_char(&s, ' ', 0))
+        return false;
+    if (take_char(&s, ' ', 0)) {
+        if (!take_digits(&s, 1, d))
+            return false;
+    } else if (!take_digits(&s, 2, d)) {
+        return false;
+    }
+    return take_char(&s, ' ', 0) && take_clock(&s, h, mi, sec) && take_char(&s, ' ', 0) && take_digits(&s, 4, y) &&
+           *s == '\0';
+}
+
+int st_time_parse_http(const char *s, size_t len, int64_t *wall_ms)
+{
+    /* Copy into a NUL-terminated buffer so the scanners above (which stop at a mismatch,
+     * and NUL mismatches everything) never read past the value. The longest valid form,
+     * rfc850 with "Wednesday", is 33 bytes. */
+    char tmp[40];
+    if (!s || len >= sizeof(tmp) || memchr(s, '\0', len))
+        return ST_EPARSE;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    int y, mo, d, h, mi, sec;
+    if (!take_http_date(tmp, &y, &mo, &d, &h, &mi, &sec))
+        return ST_EPARSE;
+    mo++; /* take_name gave the index */
+    if (d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+        return ST_EPARSE;
+    *wall_ms = (days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec) * 1000;
     return 0;
 }

@@ -32,6 +32,15 @@ int st_time_parse_rfc3339(const char *s, int64_t *wall_ms);
  * Returns ST_TIME_HTTP_LEN. */
 #define ST_TIME_HTTP_LEN 29
 size_t st_time_format_http(int64_t wall_ms, char *buf);
+/*
+ * Parse an HTTP-date (RFC 9110 5.6.7) of len bytes at s (need not be NUL-terminated):
+ * IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" and, as recipients must, the obsolete
+ * rfc850-date "Sunday, 06-Nov-94 08:49:37 GMT" (a two-digit year more than 50 years in the
+ * future means the century before) and asctime-date "Sun Nov  6 08:49:37 1994". Names are
+ * case-sensitive, no surrounding whitespace; the weekday must be a valid name but is not
+ * checked against the date. Leap seconds are rejected. 0 or ST_EPARSE (*wall_ms untouched).
+ */
+int st_time_parse_http(const char *s, size_t len, int64_t *wall_ms);
 
 /* Sleep for ms milliseconds (restarting on EINTR). */
 void st_time_sleep_ms(int64_t ms);

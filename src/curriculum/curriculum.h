@@ -45,6 +45,7 @@ struct st_cur_question {
     int nsolutions;
     const char *demo;   /* command, or NULL */
     const char *grader; /* grader name, or NULL */
+    const char *checks; /* what the grader checks: a markdown bullet list, or NULL */
     const char *source; /* "curriculum/13-database-scaling.txt:12" */
 };
 

@@ -52,7 +52,7 @@ static const struct field_def module_fields[] = {
 static const struct field_def question_fields[] = {
     { "module", true, false }, { "kind", true, false },    { "text", true, false },
     { "tags", true, false },   { "answer", false, false }, { "solution", false, true },
-    { "demo", false, false },  { "grader", false, false }, { 0 },
+    { "demo", false, false },  { "grader", false, false }, { "checks", false, false }, { 0 },
 };
 
 static const char *const type_names[] = { "", "level", "module", "question" };
@@ -152,6 +152,29 @@ static bool is_repo_path(struct st_str s)
     return true;
 }
 
+/*
+ * checks: a markdown bullet list. Every line starts a bullet ("- ") or continues one
+ * (indented by at least two spaces); blank lines are allowed between bullets.
+ */
+static int set_checks(struct parser *p, struct st_curf_question *q, struct st_str v)
+{
+    struct st_str rest = v, line;
+    int n = 0, bullets = 0;
+    while (rest.len) {
+        rest = st_str_cut(rest, '\n', &line, NULL);
+        n++;
+        if (line.len == 0)
+            continue;
+        if (st_str_starts_with(line, ST_STR_LIT("- ")))
+            bullets++;
+        else if (!bullets || !st_str_starts_with(line, ST_STR_LIT("  ")))
+            return fail(p, p->line + n, "checks: a markdown bullet list: each line starts with \"- \" or continues "
+                                        "the bullet above indented by two spaces");
+    }
+    q->checks = dup(p, v);
+    return 0;
+}
+
 static int set_level_field(struct parser *p, int idx, struct st_str v)
 {
     struct st_curf_level *l = &p->bank->levels[p->id];
@@ -197,11 +220,12 @@ static int set_question_field(struct parser *p, int idx, struct st_str v)
         q->solutions[q->nsolutions++] = dup(p, v);
         return 0;
     case 6: q->demo = dup(p, v); return 0;
-    default:
+    case 7:
         if (!is_name(v))
             return fail(p, p->line, "bad grader name '%s': a-z, 0-9 and '-'", dup(p, v));
         q->grader = dup(p, v);
         return 0;
+    default: return set_checks(p, q, v);
     }
 }
 
@@ -410,6 +434,9 @@ static int check_question(const struct st_curf_bank *b, int id, const char *srcr
         return st_error_set(err, ST_EPARSE,
                             "%s:%d: question %d must be %s (each module lists 10 conceptual, then 10 practical)",
                             q->at.file, q->at.line, id, practical ? "practical" : "conceptual");
+    if (q->checks && !q->grader)
+        return st_error_set(err, ST_EPARSE, "%s:%d: question %d lists grader checks but has no grader", q->at.file,
+                            q->at.line, id);
     for (int i = 0; srcroot && i < q->nsolutions; i++) {
         char path[4096];
         struct stat st;

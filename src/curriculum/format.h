@@ -51,6 +51,7 @@ struct st_curf_question {
     int nsolutions;
     const char *demo;   /* NULL when none */
     const char *grader; /* NULL when none */
+    const char *checks; /* markdown bullet list of what the grader checks; NULL when none */
 };
 
 struct st_curf_bank {

@@ -197,6 +197,7 @@ struct st_io_acceptor {
     void *data;        /* for the caller */
     uint64_t accepted; /* connections handed to cb */
     uint64_t shed;     /* connections accepted and closed for lack of fds */
+    bool paused;       /* st_io_acceptor_pause: the owner is at its connection limit */
 };
 
 #define ST_IO_ACCEPT_PAUSE_MS 100
@@ -204,6 +205,12 @@ struct st_io_acceptor {
 /* Start accepting on listen_fd (not owned). 0 or -errno. */
 int st_io_acceptor_start(struct st_io_loop *loop, struct st_io_acceptor *a, int listen_fd,
                          void (*cb)(struct st_io_acceptor *, int), void *data);
+/*
+ * Backpressure: stop taking connections (they wait in the kernel's backlog) until
+ * resume. Takes effect at once, also inside a batch of accepts (from cb).
+ */
+void st_io_acceptor_pause(struct st_io_loop *loop, struct st_io_acceptor *a);
+void st_io_acceptor_resume(struct st_io_loop *loop, struct st_io_acceptor *a);
 /* Stop accepting ("stop accepting, drain") and close the spare fd. */
 void st_io_acceptor_stop(struct st_io_loop *loop, struct st_io_acceptor *a);
 

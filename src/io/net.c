@@ -165,6 +165,8 @@ static void pause_accepting(struct st_io_loop *loop, struct st_io_acceptor *a)
 static void resume_accepting(struct st_io_loop *loop, struct st_io_timer *t)
 {
     struct st_io_acceptor *a = t->data;
+    if (a->paused)
+        return; /* st_io_acceptor_resume re-arms */
     if (a->spare_fd < 0)
         a->spare_fd = open_spare();
     if (st_io_watch_set(loop, &a->w, ST_IO_READ))
@@ -202,7 +204,7 @@ static void accept_ready(struct st_io_loop *loop, struct st_io_watch *w, unsigne
 {
     (void)revents;
     struct st_io_acceptor *a = w->data;
-    for (int i = 0; i < ACCEPT_BATCH && w->registered; i++) {
+    for (int i = 0; i < ACCEPT_BATCH && w->registered && !a->paused; i++) {
         int c = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0) {
             a->accepted++;
@@ -247,6 +249,24 @@ int st_io_acceptor_start(struct st_io_loop *loop, struct st_io_acceptor *a, int 
         a->spare_fd = -1;
     }
     return rc;
+}
+
+void st_io_acceptor_pause(struct st_io_loop *loop, struct st_io_acceptor *a)
+{
+    a->paused = true;
+    if (a->w.registered)
+        (void)st_io_watch_set(loop, &a->w, 0);
+}
+
+void st_io_acceptor_resume(struct st_io_loop *loop, struct st_io_acceptor *a)
+{
+    if (!a->paused)
+        return;
+    a->paused = false;
+    if (st_io_timer_active(&a->pause))
+        return; /* an EMFILE back-off is running: its timer re-arms */
+    if (st_io_watch_set(loop, &a->w, ST_IO_READ))
+        st_io_timer_start(loop, &a->pause, ST_IO_ACCEPT_PAUSE_MS);
 }
 
 void st_io_acceptor_stop(struct st_io_loop *loop, struct st_io_acceptor *a)

@@ -56,6 +56,7 @@ static json_t *question_json(const struct st_cur_question *q, bool full)
         json_object_set_new(o, "solutions", str_list_json(q->solutions, q->nsolutions));
         json_object_set_new(o, "demo", nullable(q->demo));
         json_object_set_new(o, "grader", nullable(q->grader));
+        json_object_set_new(o, "checks", nullable(q->checks));
     }
     return o;
 }
@@ -134,6 +135,8 @@ static void print_question(const struct st_cur_question *q)
         printf("\nRun it:\n  %s\n", q->demo);
     if (q->grader)
         printf("\nGrade it:\n  strata grade %s --target HOST:PORT\n", q->grader);
+    if (q->checks)
+        print_block("The grader checks:", q->checks);
     else if (q->kind == ST_CUR_PRACTICAL)
         printf("\nGrade it:\n  (no grader yet)\n");
 }

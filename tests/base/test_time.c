@@ -1,6 +1,7 @@
 /*
- * test_time.c - clocks, RFC 3339 and HTTP dates: fixed known instants, calendar edge
- * cases checked against the C library's gmtime_r, round trips, and rejected input.
+ * test_time.c - clocks, RFC 3339 and HTTP dates (formatting and parsing): fixed known
+ * instants, calendar edge cases checked against the C library's gmtime_r, round trips, and
+ * rejected input.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,106 @@ static void parse_rejects_garbage(void **state)
     assert_int_equal(st_time_parse_rfc3339(NULL, &ms), ST_EPARSE);
 }
 
+static int64_t http_ok(const char *s)
+{
+    int64_t ms = 12345;
+    if (st_time_parse_http(s, strlen(s), &ms) != 0)
+        fail_msg("rejected \"%s\"", s);
+    return ms;
+}
+
+static void parse_http_formats(void **state)
+{
+    (void)state;
+    /* The three equivalent examples of RFC 9110 section 5.6.7. */
+    assert_int_equal(http_ok("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777000);
+    assert_int_equal(http_ok("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777000);
+    assert_int_equal(http_ok("Sun Nov  6 08:49:37 1994"), 784111777000);
+    assert_int_equal(http_ok("Sun Nov 16 08:49:37 1994"), 784111777000 + 10 * 86400000LL);
+    assert_int_equal(http_ok("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+    assert_int_equal(http_ok("Wed, 31 Dec 1969 23:59:59 GMT"), -1000);
+    assert_int_equal(http_ok("Thu, 29 Feb 2024 00:00:00 GMT"), 1709164800000);
+    assert_int_equal(http_ok("Fri, 31 Dec 9999 23:59:59 GMT"), 253402300799000);
+    /* rfc850: a year more than 50 years ahead is in the past century; 00 is near now. */
+    int64_t now = st_time_wall_ms();
+    int64_t y00 = http_ok("Saturday, 01-Jan-00 00:00:00 GMT");
+    assert_true(y00 == 946684800000 || y00 == 4102444800000); /* 2000 or 2100 */
+    assert_true(y00 <= now + 51LL * 366 * 86400000);
+    /* The weekday is not checked against the date (many clients get it wrong). */
+    assert_int_equal(http_ok("Mon, 06 Nov 1994 08:49:37 GMT"), 784111777000);
+}
+
+static void parse_http_round_trip(void **state)
+{
+    (void)state;
+    uint64_t x = 0x2545f4914f6cdd1du;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const int64_t lo = -30610224000LL, hi = 253402300799LL; /* 1000-01-01 .. 9999-12-31 */
+        int64_t secs = lo + (int64_t)(x % (uint64_t)(hi - lo + 1));
+        char buf[ST_TIME_HTTP_LEN + 1];
+        st_time_format_http(secs * 1000, buf);
+        assert_int_equal(http_ok(buf), secs * 1000);
+    }
+}
+
+static void parse_http_rejects(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "garbage",
+        "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 06 Nov 1994 08:49:37 gmt",
+        "sun, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06 nov 1994 08:49:37 GMT",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun,  06 Nov 1994 08:49:37 GMT",
+        "Sun 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sun, 06 Nov 1994 8:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT ",
+        " Sun, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMTX",
+        "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 23:60:00 GMT",
+        "Sun, 06 Nov 1994 23:59:60 GMT",
+        "Sun, 31 Nov 1994 08:49:37 GMT",
+        "Sun, 00 Nov 1994 08:49:37 GMT",
+        "Sun, 29 Feb 1900 08:49:37 GMT",
+        "Sun, 06 Now 1994 08:49:37 GMT",
+        "Sun, 06-Nov-94 08:49:37 GMT",
+        "Sunday, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-1994 08:49:37 GMT",
+        "Sun Nov 6 08:49:37 1994",
+        "Sun Nov   6 08:49:37 1994",
+        "Sun Nov  6 08:49:37 94",
+        "Sun Nov  6 08:49:37 1994 GMT",
+        "Sun, -6 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov +994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t ms = 777;
+        if (st_time_parse_http(bad[i], strlen(bad[i]), &ms) != ST_EPARSE)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_int_equal(ms, 777);
+    }
+    int64_t ms = 777;
+    /* Only len bytes count: a valid date followed by more bytes in memory, and a cut one. */
+    const char *s = "Sun, 06 Nov 1994 08:49:37 GMTxyz";
+    assert_int_equal(st_time_parse_http(s, 29, &ms), 0);
+    assert_int_equal(ms, 784111777000);
+    assert_int_equal(st_time_parse_http(s, 28, &ms), ST_EPARSE);
+    assert_int_equal(st_time_parse_http("Sun, 06 Nov 1994\0 08:49:37 GMT", 30, &ms), ST_EPARSE);
+    assert_int_equal(st_time_parse_http(NULL, 0, &ms), ST_EPARSE);
+    char big[256];
+    memset(big, 'A', sizeof(big));
+    assert_int_equal(st_time_parse_http(big, sizeof(big), &ms), ST_EPARSE);
+    assert_int_equal(ms, 784111777000);
+}
+
 static void clocks_move(void **state)
 {
     (void)state;
@@ -202,7 +303,9 @@ int main(void)
         cmocka_unit_test(format_known_instants), cmocka_unit_test(format_clamps_out_of_range),
         cmocka_unit_test(format_http_known),     cmocka_unit_test(calendar_matches_libc),
         cmocka_unit_test(round_trip_random),     cmocka_unit_test(parse_variants),
-        cmocka_unit_test(parse_rejects_garbage), cmocka_unit_test(clocks_move),
+        cmocka_unit_test(parse_rejects_garbage), cmocka_unit_test(parse_http_formats),
+        cmocka_unit_test(parse_http_round_trip), cmocka_unit_test(parse_http_rejects),
+        cmocka_unit_test(clocks_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

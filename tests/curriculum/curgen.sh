@@ -16,6 +16,11 @@ broken() {
     local name=$1 script=$2 file=$3 want=$4
     rm -rf "$work/tree"; mkdir -p "$work/tree/curriculum"
     cp "$root"/curriculum/*.txt "$work/tree/curriculum/"
+    # The rest of the tree as links, so the bank's solution paths exist in the copy too.
+    local d
+    for d in "$root"/*; do
+        [ "${d##*/}" = curriculum ] || ln -s "$d" "$work/tree/${d##*/}"
+    done
     sed -i "$script" "$work/tree/curriculum/$file"
     local out st
     out=$("$curgen" "$work/bad.c" "$work/tree" "$work"/tree/curriculum/*.txt 2>&1); st=$?

@@ -57,6 +57,12 @@ static void question_fields(void **state)
                       "solution: src/a.c\n"
                       "solution: src/b.c\n"
                       "grader: ring\n"
+                      "checks: <<END\n"
+                      "- GET /ring -> 200\n"
+                      "  and more on the next line\n"
+                      "\n"
+                      "- keys move\n"
+                      "END\n"
                       "demo: strata example ring\n"
                       "answer: <<MD\n"
                       "# A heading inside the block\n"
@@ -74,6 +80,7 @@ static void question_fields(void **state)
     assert_int_equal(q->nsolutions, 2);
     assert_string_equal(q->solutions[1], "src/b.c");
     assert_string_equal(q->grader, "ring");
+    assert_string_equal(q->checks, "- GET /ring -> 200\n  and more on the next line\n\n- keys move");
     assert_string_equal(q->answer, "# A heading inside the block\n\n    [not a record]\nkey: not a field");
     assert_int_equal(q->at.line, 2);
 }
@@ -101,6 +108,8 @@ static void errors_name_file_and_line(void **state)
     assert_error("[question 1]\nanswer: <<MD\nnever closed\n", "t.txt:2: block not closed");
     assert_error("[question 1]\ntext: a\tb\n", "invalid UTF-8 or control characters");
     assert_error("[question 1]\ngrader: Bad_Name\n", "bad grader name");
+    assert_error("[question 1]\nchecks: <<END\n- a\nnot a bullet\nEND\n", "t.txt:4: checks: a markdown bullet list");
+    assert_error("[question 1]\nchecks: plain text\n", "checks: a markdown bullet list");
     assert_error("[question 1]\nsolution: /etc/passwd\n", "bad solution path");
     assert_error("[question 1]\nsolution: src/../../x\n", "bad solution path");
     assert_error("[question 1]\ntags: a,,b\n", "bad tag ''");

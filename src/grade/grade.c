@@ -1,0 +1,877 @@
+/*
+ * grade.c - `strata grade`: the command, the runner and the helpers checks share.
+ *
+ * A run: parse flags, pick the grader, optionally start the learner's program (--cmd:
+ * pick a free port, create a temp directory, let the grader fill it, substitute {port}
+ * and {dir}, start it under /bin/sh with stdout and stderr merged into a pipe that a
+ * thread drains, wait until the port accepts connections), run every check `repeat`
+ * times (round r uses seed + r), print and optionally write JSON, then SIGTERM the
+ * program (SIGKILL after 3 s), reap it and remove the temp directory.
+ */
+#include "grade/grade.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/flags.h"
+#include "base/time.h"
+#include "curriculum/curriculum.h"
+#include "grade/internal.h"
+#include "lab/cli.h"
+
+static const struct st_grader *const graders[] = {
+    &st__grade_q11, &st__grade_q12, &st__grade_q13, &st__grade_q14, &st__grade_q15,
+    &st__grade_q16, &st__grade_q17, &st__grade_q18, &st__grade_q19, &st__grade_q20,
+};
+#define NGRADERS (sizeof(graders) / sizeof(graders[0]))
+
+/* ---- randomness (splitmix64) ---- */
+
+uint64_t g_rand(struct st_grade *g)
+{
+    uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+int64_t g_range(struct st_grade *g, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(g_rand(g) % (uint64_t)(hi - lo + 1));
+}
+
+void g_word(struct st_grade *g, char *out, size_t n, const char *set)
+{
+    size_t k = strlen(set);
+    for (size_t i = 0; i < n; i++)
+        out[i] = set[g_rand(g) % k];
+    out[n] = '\0';
+}
+
+/* ---- failing and quoting ---- */
+
+bool g_fail(struct st_grade *g, const char *fmt, ...)
+{
+    if (g->failed)
+        return false; /* the first reason is the one that matters */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
+    va_end(ap);
+    g->failed = true;
+    return false;
+}
+
+const char *g_quote(const char *p, size_t n, size_t max)
+{
+    static char ring[8][2048];
+    static int at;
+    char *o = ring[at++ % 8];
+    size_t j = 0, cap = sizeof(ring[0]) - 8;
+    if (max > 512)
+        max = 512;
+    o[j++] = '"';
+    for (size_t i = 0; i < n && i < max && j < cap; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"' || c == '\\')
+            j += (size_t)snprintf(o + j, cap - j, "\\%c", c);
+        else if (c == '\n')
+            j += (size_t)snprintf(o + j, cap - j, "\\n");
+        else if (c == '\r')
+            j += (size_t)snprintf(o + j, cap - j, "\\r");
+        else if (c == '\t')
+            j += (size_t)snprintf(o + j, cap - j, "\\t");
+        else if (c < 0x20 || c >= 0x7f)
+            j += (size_t)snprintf(o + j, cap - j, "\\x%02x", c);
+        else
+            o[j++] = (char)c;
+    }
+    o[j++] = '"';
+    if (n > max)
+        j += (size_t)snprintf(o + j, sizeof(ring[0]) - j, "...");
+    o[j] = '\0';
+    return o;
+}
+
+const char *g_json_text(const json_t *v)
+{
+    static char buf[4][600];
+    static int at;
+    char *o = buf[at++ % 4];
+    if (!v)
+        return "(nothing)";
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!s)
+        return "(unprintable)";
+    size_t n = strlen(s);
+    if (n > sizeof(buf[0]) - 4)
+        snprintf(o, sizeof(buf[0]), "%.*s...", (int)(sizeof(buf[0]) - 8), s);
+    else
+        snprintf(o, sizeof(buf[0]), "%s", s);
+    free(s);
+    return o;
+}
+
+bool g_contains_ci(const char *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++) {
+        if (strncasecmp(p + i, needle, k) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- requests ---- */
+
+int g_left_ms(struct st_grade *g)
+{
+    int64_t left = g->deadline_ms - st_time_mono_ms();
+    return left < 1 ? 1 : (int)left;
+}
+
+struct st_http_exchange *g_new_exchange(struct st_grade *g)
+{
+    if (g->nxs == G_MAX_EXCHANGES)
+        st_panic("grade: a check made more than %d requests", G_MAX_EXCHANGES);
+    struct st_http_exchange *x = st_xmalloc(sizeof(*x));
+    st_http_exchange_init(x);
+    g->xs[g->nxs++] = x;
+    return x;
+}
+
+static void verbose_exchange(const struct st_grade *g, const struct st_http_exchange *x)
+{
+    if (!g->verbose)
+        return;
+    const char *s = x->sent.data ? x->sent.data : "";
+    const char *eol = strstr(s, "\r\n");
+    printf("      > %s\n", g_quote(s, eol ? (size_t)(eol - s) : x->sent.len, 200));
+    if (x->rc)
+        printf("      < error: %s\n", x->err.msg);
+    for (size_t i = 0; i < x->nresp; i++)
+        printf("      < %d %s (%zu body bytes)\n", x->resp[i].status,
+               g_quote(x->resp[i].reason.ptr, x->resp[i].reason.len, 60), x->resp[i].body.len);
+}
+
+/* Record a finished exchange; NULL response after g_fail on error. */
+static const struct st_http_resp *finished(struct st_grade *g, struct st_http_exchange *x)
+{
+    g->shown = x;
+    verbose_exchange(g, x);
+    if (x->rc) {
+        g_fail(g, "%s", x->err.msg);
+        return NULL;
+    }
+    return &x->resp[0];
+}
+
+const struct st_http_resp *g_exec(struct st_grade *g, struct st_http_client *c, struct st_http_exchange *x)
+{
+    x->timeout_ms = g_left_ms(g);
+    st_http_client_exec(c, x);
+    return finished(g, x);
+}
+
+struct st_http_client *g_new_client(struct st_grade *g)
+{
+    struct st_http_client *c;
+    struct st_error err;
+    struct st_http_client_opts o = { .connect_timeout_ms = g->timeout_ms, .max_body = 16u << 20 };
+    if (st_http_client_new(NULL, g->target, &o, &c, &err))
+        st_panic("grade: client for %s: %s", g->target, err.msg); /* the target was checked at start */
+    return c;
+}
+
+const struct st_http_resp *g_do(struct st_grade *g, const struct g_req *r)
+{
+    struct st_http_exchange *x = g_new_exchange(g);
+    struct st_http_field *h = st_xcalloc(r->nheaders + 1, sizeof(*h));
+    size_t n = 0;
+    if (r->ctype)
+        h[n++] = (struct st_http_field){ "Content-Type", r->ctype };
+    for (size_t i = 0; i < r->nheaders; i++)
+        h[n++] = r->headers[i];
+    x->method = r->method ? r->method : "GET";
+    x->target = r->target;
+    x->headers = h;
+    x->nheaders = n;
+    x->body = r->body;
+    x->body_len = r->body && !r->body_len ? strlen(r->body) : r->body_len;
+    const struct st_http_resp *res;
+    if (r->fresh) {
+        struct st_http_client *c = g_new_client(g);
+        res = g_exec(g, c, x);
+        st_http_client_free(c);
+    } else {
+        res = g_exec(g, g->client, x);
+    }
+    free(h);
+    x->headers = NULL; /* inputs die here; the outputs stay for the report */
+    return res;
+}
+
+const struct st_http_resp *g_get(struct st_grade *g, const char *target)
+{
+    struct g_req r = { .target = target };
+    return g_do(g, &r);
+}
+
+const struct st_http_exchange *g_raw(struct st_grade *g, const char *bytes, size_t len, size_t expect,
+                                     unsigned raw_head, bool drain)
+{
+    struct st_http_exchange *x = g_new_exchange(g);
+    x->raw = bytes;
+    x->raw_len = len;
+    x->expect = expect;
+    x->raw_head = raw_head;
+    x->drain = drain;
+    struct st_http_client *c = g_new_client(g);
+    g_exec(g, c, x);
+    st_http_client_free(c);
+    x->raw = NULL;
+    return x->rc ? NULL : x;
+}
+
+/* ---- judging ---- */
+
+bool g_status(struct st_grade *g, const struct st_http_resp *r, int status)
+{
+    if (r->status == status)
+        return true;
+    return g_fail(g, "expected status %d, got %d", status, r->status);
+}
+
+bool g_no_body(struct st_grade *g, const struct st_http_resp *r, const char *what)
+{
+    if (r->body.len == 0)
+        return true;
+    return g_fail(g, "%s must have no body, got %zu bytes: %s", what, r->body.len, g_quote(r->body.data, r->body.len, 80));
+}
+
+bool g_ctype_is(const struct st_http_resp *r, const char *type)
+{
+    const struct st_str *v = st_http_resp_header(r, "content-type");
+    if (!v)
+        return false;
+    struct st_str media;
+    st_str_cut(*v, ';', &media, NULL);
+    return st_str_ieq_c(st_str_trim(media), type);
+}
+
+bool g_ctype(struct st_grade *g, const struct st_http_resp *r, const char *type)
+{
+    if (g_ctype_is(r, type))
+        return true;
+    const struct st_str *v = st_http_resp_header(r, "content-type");
+    if (!v)
+        return g_fail(g, "expected Content-Type %s, got no Content-Type header", type);
+    return g_fail(g, "expected Content-Type %s, got %s", type, g_quote(v->ptr, v->len, 100));
+}
+
+json_t *g_json(struct st_grade *g, const struct st_http_resp *r)
+{
+    json_error_t e;
+    json_t *v = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (!v)
+        g_fail(g, "the body is not valid JSON: %s at byte %d", e.text, e.position);
+    return v;
+}
+
+json_t *g_problem(struct st_grade *g, const struct st_http_resp *r, int status, bool need_status, bool need_title)
+{
+    if (!g_status(g, r, status) || !g_ctype(g, r, "application/problem+json"))
+        return NULL;
+    json_t *v = g_json(g, r);
+    if (!v)
+        return NULL;
+    if (!json_is_object(v)) {
+        g_fail(g, "the problem details body is not a JSON object: %s", g_json_text(v));
+        json_decref(v);
+        return NULL;
+    }
+    json_t *s = json_object_get(v, "status");
+    if ((need_status || s) && (!json_is_integer(s) || json_integer_value(s) != status)) {
+        g_fail(g, "the problem details need \"status\": %d, got %s", status, s ? g_json_text(s) : "no \"status\"");
+        json_decref(v);
+        return NULL;
+    }
+    json_t *t = json_object_get(v, "title");
+    if (need_title && (!json_is_string(t) || json_string_length(t) == 0)) {
+        g_fail(g, "the problem details need a non-empty \"title\" string, got %s", t ? g_json_text(t) : "none");
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- the program under --cmd ---- */
+
+struct st_grade_output {
+    pthread_mutex_t mu;
+    struct st_buf buf;
+    int fd;
+    pthread_t thread;
+};
+
+struct proc {
+    pid_t pid;
+    struct st_grade_output out;
+    bool reader;
+};
+
+static void *drain_output(void *arg)
+{
+    struct st_grade_output *o = arg;
+    char b[4096];
+    for (;;) {
+        ssize_t n = read(o->fd, b, sizeof(b));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        pthread_mutex_lock(&o->mu);
+        size_t room = o->buf.max - o->buf.len;
+        (void)st_buf_append(&o->buf, b, (size_t)n < room ? (size_t)n : room);
+        pthread_mutex_unlock(&o->mu);
+    }
+    return NULL;
+}
+
+void g_output(struct st_grade *g, int wait_ms, struct st_buf *out)
+{
+    st_buf_clear(out);
+    if (!g->output)
+        return;
+    if (wait_ms > 0)
+        st_time_sleep_ms(wait_ms);
+    pthread_mutex_lock(&g->output->mu);
+    (void)st_buf_append(out, g->output->buf.data ? g->output->buf.data : "", g->output->buf.len);
+    pthread_mutex_unlock(&g->output->mu);
+}
+
+/* A port the kernel considers free right now. */
+static int free_port(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int rc = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        rc = -errno;
+    else
+        *port = ntohs(sa.sin_port);
+    close(fd);
+    return rc;
+}
+
+/* cmd with {port} and {dir} replaced. */
+static char *substitute(const char *cmd, int port, const char *dir)
+{
+    struct st_buf b;
+    st_buf_init(&b, ST_BUF_UNLIMITED);
+    for (const char *p = cmd; *p;) {
+        if (strncmp(p, "{port}", 6) == 0) {
+            st_buf_printf(&b, "%d", port);
+            p += 6;
+        } else if (strncmp(p, "{dir}", 5) == 0 && dir) {
+            st_buf_append_c(&b, dir);
+            p += 5;
+        } else {
+            st_buf_append_byte(&b, *p++);
+        }
+    }
+    return st_buf_detach(&b, NULL);
+}
+
+static int proc_start(struct proc *p, const char *cmd)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        /* The child: its own process group (so SIGTERM reaches a shell's children too),
+         * default signal dispositions, output into the pipe. */
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    setpgid(pid, pid);
+    p->pid = pid;
+    pthread_mutex_init(&p->out.mu, NULL);
+    st_buf_init(&p->out.buf, 8u << 20);
+    p->out.fd = fds[0];
+    if (pthread_create(&p->out.thread, NULL, drain_output, &p->out) == 0)
+        p->reader = true;
+    return 0;
+}
+
+/* Wait until host:port accepts a connection, the program exits, or timeout_ms passes. */
+static int wait_ready(struct proc *p, int port, int timeout_ms, int *status)
+{
+    int64_t end = st_time_mono_ms() + timeout_ms;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    while (st_time_mono_ms() < end) {
+        if (waitpid(p->pid, status, WNOHANG) == p->pid) {
+            p->pid = 0;
+            return -ECHILD;
+        }
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -errno;
+        int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        close(fd);
+        if (rc == 0)
+            return 0;
+        st_time_sleep_ms(50);
+    }
+    return -ETIMEDOUT;
+}
+
+static void proc_stop(struct proc *p)
+{
+    pid_t group = p->pid;
+    if (p->pid > 0) {
+        kill(-p->pid, SIGTERM);
+        int status;
+        int64_t end = st_time_mono_ms() + 3000;
+        while (waitpid(p->pid, &status, WNOHANG) == 0) {
+            if (st_time_mono_ms() > end) {
+                kill(-p->pid, SIGKILL);
+                waitpid(p->pid, &status, 0);
+                break;
+            }
+            st_time_sleep_ms(20);
+        }
+        p->pid = 0;
+    }
+    if (p->reader) {
+        /* The write end may still be open in a grandchild that ignored SIGTERM: kill what
+         * is left of the group so the reader sees EOF. */
+        if (group > 0)
+            kill(-group, SIGKILL);
+        pthread_join(p->out.thread, NULL);
+        p->reader = false;
+    }
+    if (p->out.fd >= 0)
+        close(p->out.fd);
+    p->out.fd = -1;
+    pthread_mutex_destroy(&p->out.mu);
+    st_buf_release(&p->out.buf);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* ---- running checks ---- */
+
+struct result {
+    const char *name;
+    int round;
+    bool passed;
+    char reason[1024];
+    double duration_ms;
+};
+
+/* Print the exchange a failure is about: what was sent and what came back. */
+static void report_exchange(const struct st_http_exchange *x)
+{
+    const char *s = x->sent.data ? x->sent.data : "";
+    size_t n = x->sent.len;
+    printf("      sent:\n");
+    for (size_t at = 0, lines = 0; at < n && lines < 30; lines++) {
+        const char *eol = memmem(s + at, n - at, "\r\n", 2);
+        size_t len = eol ? (size_t)(eol - (s + at)) : n - at;
+        if (len == 0 && eol) { /* end of the head: the body follows */
+            if (at + 2 < n)
+                printf("        (body, %zu bytes) %s\n", n - at - 2, g_quote(s + at + 2, n - at - 2, 300));
+            break;
+        }
+        printf("        %s\n", g_quote(s + at, len, 200));
+        at += len + (eol ? 2 : 0);
+    }
+    if (x->nresp == 0) {
+        if (x->received.len)
+            printf("      received (%zu bytes, no complete response): %s\n", x->received.len,
+                   g_quote(x->received.data, x->received.len, 400));
+        else
+            printf("      received: nothing\n");
+        return;
+    }
+    for (size_t i = 0; i < x->nresp; i++) {
+        const struct st_http_resp *r = &x->resp[i];
+        printf("      received%s:\n        HTTP/1.%d %d %.*s\n", x->nresp > 1 ? " (one of several)" : "",
+               r->minor_version, r->status, ST_STR_FMT(r->reason));
+        for (size_t h = 0; h < r->nheaders && h < 30; h++)
+            printf("        %.*s: %s\n", ST_STR_FMT(r->headers[h].name),
+                   g_quote(r->headers[h].value.ptr, r->headers[h].value.len, 200));
+        printf("        (body, %zu bytes) %s\n", r->body.len, g_quote(r->body.data, r->body.len, 300));
+    }
+}
+
+static void end_check(struct st_grade *g)
+{
+    for (size_t i = 0; i < g->nxs; i++) {
+        st_http_exchange_release(g->xs[i]);
+        free(g->xs[i]);
+    }
+    g->nxs = 0;
+    g->shown = NULL;
+}
+
+static void run_check(struct st_grade *g, const struct st_grade_check *c, struct result *res)
+{
+    g->failed = false;
+    g->reason[0] = '\0';
+    g->deadline_ms = st_time_mono_ms() + g->timeout_ms;
+    int64_t t0 = st_time_mono_ns();
+    bool ok = c->run(g);
+    res->duration_ms = (double)(st_time_mono_ns() - t0) / 1e6;
+    if (!ok && !g->failed)
+        g_fail(g, "failed"); /* NEVER: checks fail through g_fail */
+    res->name = c->name;
+    res->passed = ok;
+    snprintf(res->reason, sizeof(res->reason), "%s", ok ? "" : g->reason);
+    printf("%-4s %s\n", ok ? "ok" : "FAIL", c->name);
+    if (!ok) {
+        printf("      why: %s\n", g->reason);
+        if (g->shown)
+            report_exchange(g->shown);
+    }
+    fflush(stdout);
+    end_check(g);
+}
+
+static int write_json(const char *path, const struct st_grader *gr, const struct st_grade *g, uint64_t seed,
+                      const struct result *rs, size_t n, int passed, const char *error)
+{
+    json_t *o = json_object();
+    char name[16];
+    snprintf(name, sizeof(name), "Q%d", gr->question);
+    json_object_set_new(o, "grader", json_string(name));
+    json_object_set_new(o, "question", json_integer(gr->question));
+    json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(o, "target", json_string(g->target ? g->target : ""));
+    json_object_set_new(o, "passed", json_integer(passed));
+    json_object_set_new(o, "total", json_integer((json_int_t)n));
+    json_object_set_new(o, "error", error ? json_string(error) : json_null());
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_object();
+        json_object_set_new(c, "name", json_string(rs[i].name));
+        json_object_set_new(c, "round", json_integer(rs[i].round));
+        json_object_set_new(c, "passed", json_boolean(rs[i].passed));
+        json_object_set_new(c, "reason", rs[i].passed ? json_null() : json_string(rs[i].reason));
+        json_object_set_new(c, "duration_ms", json_real(rs[i].duration_ms));
+        json_array_append_new(a, c);
+    }
+    json_object_set_new(o, "checks", a);
+    int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (rc) {
+        fprintf(stderr, "strata: cannot write %s\n", path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* ---- the command ---- */
+
+static const struct st_grader *find_grader(const char *name)
+{
+    const char *n = name;
+    if (*n == 'Q' || *n == 'q')
+        n++;
+    for (size_t i = 0; i < NGRADERS; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "%d", graders[i]->question);
+        if (strcmp(n, id) == 0 || strcasecmp(name, graders[i]->name) == 0)
+            return graders[i];
+    }
+    return NULL;
+}
+
+static void list_graders(void)
+{
+    for (size_t i = 0; i < NGRADERS; i++) {
+        const struct st_grader *gr = graders[i];
+        const struct st_cur_question *q = st_cur_question(gr->question);
+        int nchecks = 0;
+        while (gr->checks[nchecks].name)
+            nchecks++;
+        printf("Q%-3d %-4s %2d checks%-12s %s\n", gr->question, gr->name, nchecks,
+               gr->needs & ST_GRADE_NEEDS_DIR   ? "  --cmd {dir}"
+               : gr->needs & ST_GRADE_NEEDS_CMD ? "  --cmd"
+                                                : "",
+               q ? q->text : "");
+    }
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
+        s = (uint64_t)st_time_wall_ms() ^ ((uint64_t)getpid() << 32);
+    return s % 1000000000000ull; /* short enough to type back in */
+}
+
+struct opts {
+    const char *target, *cmd, *json;
+    int64_t seed, repeat, timeout;
+    bool list, verbose;
+};
+
+/* Start the program under --cmd; fills g->target (in target_buf). 0, or prints why and returns 1. */
+static int start_program(const struct opts *o, const struct st_grader *gr, struct st_grade *g, struct proc *p,
+                         char *target_buf, size_t cap, char **tmp_out, char **dir_out)
+{
+    int port;
+    int rc = free_port(&port);
+    if (rc) {
+        fprintf(stderr, "strata: cannot find a free port: %s\n", st_strerror(rc));
+        return 1;
+    }
+    char tmpl[] = "/tmp/strata-grade-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "strata: cannot create a temp directory: %s\n", strerror(errno));
+        return 1;
+    }
+    *tmp_out = st_xstrdup(tmpl);
+    size_t dl = strlen(tmpl) + 8;
+    *dir_out = st_xmalloc(dl);
+    snprintf(*dir_out, dl, "%s/root", tmpl);
+    if (mkdir(*dir_out, 0755) < 0) {
+        fprintf(stderr, "strata: cannot create %s: %s\n", *dir_out, strerror(errno));
+        return 1;
+    }
+    g->tmp = *tmp_out;
+    g->dir = *dir_out;
+    if (gr->prepare && (rc = gr->prepare(g)) != 0) {
+        fprintf(stderr, "strata: cannot prepare %s: %s\n", *dir_out, st_strerror(rc));
+        return 1;
+    }
+    char *cmd = substitute(o->cmd, port, *dir_out);
+    snprintf(target_buf, cap, "127.0.0.1:%d", port);
+    g->target = target_buf;
+    printf("starting: %s\n", cmd);
+    fflush(stdout);
+    rc = proc_start(p, cmd);
+    free(cmd);
+    if (rc) {
+        fprintf(stderr, "strata: cannot start the program: %s\n", st_strerror(rc));
+        return 1;
+    }
+    g->has_proc = true;
+    g->output = &p->out;
+    int status = 0;
+    rc = wait_ready(p, port, 10000, &status);
+    if (rc) {
+        struct st_buf out;
+        st_buf_init(&out, ST_BUF_UNLIMITED);
+        g_output(g, 0, &out);
+        if (rc == -ECHILD)
+            printf("FAIL start: the program exited (status %d) before listening on port %d\n",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), port);
+        else
+            printf("FAIL start: nothing accepted connections on 127.0.0.1:%d within 10 s (did it use {port}?)\n",
+                   port);
+        printf("      its output: %s\n", g_quote(out.data, out.len, 500));
+        st_buf_release(&out);
+        return 1;
+    }
+    return 0;
+}
+
+static int run_grader(const struct opts *o, const struct st_grader *gr)
+{
+    struct st_grade g = { 0 };
+    struct proc p = { .out.fd = -1 };
+    char target_buf[300];
+    char *tmp = NULL, *dir = NULL;
+    uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : random_seed();
+    g.timeout_ms = (int)o->timeout;
+    g.verbose = o->verbose;
+    int exit_code = ST_EXIT_OK;
+    const char *error = NULL;
+
+    const struct st_cur_question *q = st_cur_question(gr->question);
+    printf("Q%d: %s\n", gr->question, q ? q->text : "");
+    g.seed = seed;
+    g.rng = seed ^ 0x5eed5eed5eedull; /* prepare() draws from here (Q20's files) */
+    if (o->cmd) {
+        if (start_program(o, gr, &g, &p, target_buf, sizeof(target_buf), &tmp, &dir)) {
+            exit_code = ST_EXIT_FAIL;
+            error = "the program could not be started";
+        }
+    } else {
+        g.target = o->target;
+    }
+    size_t nchecks = 0;
+    while (gr->checks[nchecks].name)
+        nchecks++;
+    size_t total = nchecks * (size_t)o->repeat;
+    struct result *rs = st_xcalloc(total ? total : 1, sizeof(*rs));
+    size_t nres = 0;
+    int passed = 0;
+    if (!error) {
+        struct st_error err;
+        if (st_http_client_new(NULL, g.target, &(struct st_http_client_opts){ .max_body = 16u << 20 }, &g.client,
+                               &err)) {
+            fprintf(stderr, "strata: --target: %s\n", err.msg);
+            exit_code = ST_EXIT_USAGE;
+            error = "bad target";
+        }
+    }
+    if (!error) {
+        printf("target: http://%s   seed: %llu (repeat with --seed %llu)\n", g.target, (unsigned long long)seed,
+               (unsigned long long)seed);
+        for (int64_t round = 0; round < o->repeat; round++) {
+            if (o->repeat > 1)
+                printf("-- round %lld of %lld (seed %llu)\n", (long long)round + 1, (long long)o->repeat,
+                       (unsigned long long)(seed + (uint64_t)round));
+            for (size_t i = 0; i < nchecks; i++) {
+                /* Each check draws from its own stream: changing one check does not reshuffle the others. */
+                g.seed = seed + (uint64_t)round;
+                g.rng = g.seed * 0x100000001b3ull + i;
+                struct result *r = &rs[nres++];
+                r->round = (int)round + 1;
+                run_check(&g, &gr->checks[i], r);
+                passed += r->passed;
+            }
+        }
+        printf("Q%d: %d/%zu checks passed\n", gr->question, passed, nres);
+        exit_code = (size_t)passed == nres ? ST_EXIT_OK : ST_EXIT_FAIL;
+    }
+    if (o->json && write_json(o->json, gr, &g, seed, rs, nres, passed, error) && exit_code == ST_EXIT_OK)
+        exit_code = ST_EXIT_FAIL;
+    free(rs);
+    st_http_client_free(g.client);
+    if (g.has_proc || p.pid > 0)
+        proc_stop(&p);
+    if (g.state_free)
+        g.state_free(g.state);
+    if (tmp) {
+        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(tmp);
+    }
+    free(dir);
+    return exit_code;
+}
+
+int st_cli_grade(int argc, char **argv)
+{
+    struct opts o = { .seed = -1, .repeat = 1, .timeout = 5000 };
+    const struct st_flag flags[] = {
+        { "list", 0, ST_FLAG_BOOL, &o.list, NULL, "list the graders" },
+        { "target", 't', ST_FLAG_STR, &o.target, "URL", "the server to grade: http://HOST:PORT or HOST:PORT" },
+        { "cmd", 0, ST_FLAG_STR, &o.cmd, "COMMAND",
+          "start COMMAND (via /bin/sh) and grade it; {port} and {dir} are replaced by a free port and a temp "
+          "directory" },
+        { "seed", 's', ST_FLAG_INT, &o.seed, "N", "seed for the random inputs (default: random, printed)", .min = 0,
+          .max = INT64_MAX },
+        { "repeat", 'r', ST_FLAG_INT, &o.repeat, "N", "run every check N times, seeds N, N+1, ...", .min = 1,
+          .max = 1000 },
+        { "timeout", 0, ST_FLAG_INT, &o.timeout, "MS", "time budget of each check in milliseconds", .min = 1,
+          .max = 600000 },
+        { "json", 0, ST_FLAG_STR, &o.json, "FILE", "also write the results as JSON to FILE" },
+        { "verbose", 'v', ST_FLAG_BOOL, &o.verbose, NULL, "show every request and response" },
+        { 0 },
+    };
+    const struct st_flags_spec spec = {
+        "strata grade QUESTION (--target URL | --cmd COMMAND) [FLAGS]\n       strata grade --list",
+        "Grade your implementation of a practical question, black-box over HTTP. Prints ok/FAIL per check "
+        "with what was sent and received on failure; exits 0 when every check passed, 1 when some failed, 2 on "
+        "a usage error.",
+        flags,
+        "Examples:\n  strata grade Q11 --target http://127.0.0.1:8080\n"
+        "  strata grade Q16 --cmd \"python3 app.py --port {port}\" --seed 42\n"
+        "  strata grade Q20 --cmd \"./server --listen 127.0.0.1:{port} --directory {dir}\" --json out.json\n",
+    };
+    int nargs = 0;
+    int rc = st_cli_parse(&spec, argc, argv, &nargs);
+    if (rc >= 0)
+        return rc;
+    if (o.list) {
+        list_graders();
+        return ST_EXIT_OK;
+    }
+    if (nargs != 1) {
+        fprintf(stderr, "strata: grade needs one question, e.g. Q11 (see 'strata grade --list')\n");
+        return ST_EXIT_USAGE;
+    }
+    const struct st_grader *gr = find_grader(argv[0]);
+    if (!gr) {
+        fprintf(stderr, "strata: no grader for '%s' (see 'strata grade --list')\n", argv[0]);
+        return ST_EXIT_USAGE;
+    }
+    if (!o.cmd && (gr->needs & ST_GRADE_NEEDS_CMD)) {
+        fprintf(stderr, "strata: Q%d needs --cmd \"PROGRAM ARGS\" (it %s)\n", gr->question,
+                gr->needs & ST_GRADE_NEEDS_DIR ? "serves a directory the grader creates: use {dir} and {port}"
+                                               : "reads the program's output: use {port}");
+        return ST_EXIT_USAGE;
+    }
+    if ((gr->needs & ST_GRADE_NEEDS_DIR) && !strstr(o.cmd, "{dir}")) {
+        fprintf(stderr, "strata: Q%d needs {dir} in --cmd: the directory to serve\n", gr->question);
+        return ST_EXIT_USAGE;
+    }
+    if (o.cmd && !strstr(o.cmd, "{port}")) {
+        fprintf(stderr, "strata: --cmd needs {port}: the port the program must listen on\n");
+        return ST_EXIT_USAGE;
+    }
+    if (!o.cmd && !o.target) {
+        fprintf(stderr, "strata: grade needs --target URL or --cmd COMMAND\n");
+        return ST_EXIT_USAGE;
+    }
+    if (o.cmd && o.target) {
+        fprintf(stderr, "strata: give --target or --cmd, not both\n");
+        return ST_EXIT_USAGE;
+    }
+    if (o.target) {
+        struct st_http_client *c;
+        struct st_error err;
+        if (st_http_client_new(NULL, o.target, NULL, &c, &err)) {
+            fprintf(stderr, "strata: --target: %s\n", err.msg);
+            return ST_EXIT_USAGE;
+        }
+        st_http_client_free(c);
+    }
+    return run_grader(&o, gr);
+}

@@ -1,0 +1,142 @@
+/*
+ * internal.h - what graders share (internal to src/grade): the grader table, the run
+ * context, and the helpers checks use to send requests and judge answers.
+ *
+ * A check is a function returning true when it passed. It fails through g_fail(), which
+ * records the first reason and returns false, so checks read as
+ *     if (!g_status(g, r, 200)) return false;
+ * Every request goes through g_do()/g_raw(): the exchange is kept until the check ends,
+ * and the latest one is what a failure report shows ("sent", "received").
+ *
+ * Randomness comes only from g_rand() (splitmix64 from the round's seed), so a run with
+ * the same --seed sends the same requests.
+ */
+#ifndef ST_GRADE_INTERNAL_H
+#define ST_GRADE_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "http/client.h"
+
+struct st_grade;
+
+struct st_grade_check {
+    const char *name; /* shown after ok/FAIL: what is checked, in words */
+    bool (*run)(struct st_grade *g);
+};
+
+enum {
+    ST_GRADE_NEEDS_CMD = 1u, /* reads the program's output: --cmd is required */
+    ST_GRADE_NEEDS_DIR = 2u, /* serves a directory: --cmd with {dir} */
+};
+
+struct st_grader {
+    const char *name; /* "q11": the curriculum's grader field */
+    int question;
+    unsigned needs;
+    /* Fill the {dir} directory before the program starts (NULL: nothing). 0 or -errno. */
+    int (*prepare)(struct st_grade *g);
+    const struct st_grade_check *checks; /* ends with { NULL } */
+};
+
+extern const struct st_grader st__grade_q11, st__grade_q12, st__grade_q13, st__grade_q14, st__grade_q15;
+extern const struct st_grader st__grade_q16, st__grade_q17, st__grade_q18, st__grade_q19, st__grade_q20;
+
+#define G_MAX_EXCHANGES 64
+
+/* The run context, shared by every check of a run. */
+struct st_grade {
+    const char *target;   /* "127.0.0.1:8080" */
+    const char *dir;      /* the {dir} directory (static root), or NULL */
+    const char *tmp;      /* the temp directory holding dir (files outside it live here) */
+    uint64_t seed;        /* this round's seed */
+    uint64_t rng;         /* splitmix64 state */
+    int timeout_ms;       /* per check */
+    bool verbose;
+    struct st_http_client *client; /* kept-alive client for ordinary requests */
+
+    /* The program under --cmd: its stdout and stderr, merged, as lines arrive. */
+    bool has_proc;
+    struct st_grade_output *output;
+
+    /* Per check. */
+    int64_t deadline_ms; /* monotonic */
+    char reason[1024];
+    bool failed;
+    struct st_http_exchange *xs[G_MAX_EXCHANGES];
+    size_t nxs;
+    const struct st_http_exchange *shown; /* what a failure report shows */
+
+    /* Grader-private state for prepare() and checks (Q20's file contents). */
+    void *state;
+    void (*state_free)(void *state);
+};
+
+/* ---- randomness ---- */
+uint64_t g_rand(struct st_grade *g);
+/* Uniform in [lo, hi]. */
+int64_t g_range(struct st_grade *g, int64_t lo, int64_t hi);
+/* n random characters from set (NUL-terminated into out, which holds n + 1). */
+void g_word(struct st_grade *g, char *out, size_t n, const char *set);
+#define G_ALNUM "abcdefghijklmnopqrstuvwxyz0123456789"
+
+/* ---- failing ---- */
+__attribute__((format(printf, 2, 3))) bool g_fail(struct st_grade *g, const char *fmt, ...);
+
+/* ---- requests ---- */
+struct g_req {
+    const char *method; /* GET when NULL */
+    const char *target;
+    const char *ctype; /* Content-Type to send, or NULL */
+    const char *body;  /* with body_len (strlen when body_len is 0 and body is set) */
+    size_t body_len;
+    const struct st_http_field *headers; /* more headers */
+    size_t nheaders;
+    bool fresh; /* on a new connection of its own (not the kept one) */
+};
+
+/* Send r; the response, or NULL after g_fail (transport or protocol error). */
+const struct st_http_resp *g_do(struct st_grade *g, const struct g_req *r);
+/* GET target. */
+const struct st_http_resp *g_get(struct st_grade *g, const char *target);
+/* Raw bytes on a new connection, expecting `expect` responses (see st_http_exchange).
+ * The exchange, or NULL after g_fail. */
+const struct st_http_exchange *g_raw(struct st_grade *g, const char *bytes, size_t len, size_t expect,
+                                     unsigned raw_head, bool drain);
+/* An exchange recorded for this check (freed when it ends), to run with g_exec. */
+struct st_http_exchange *g_new_exchange(struct st_grade *g);
+/* A client of its own for the target (keep-alive tests); free with st_http_client_free. */
+struct st_http_client *g_new_client(struct st_grade *g);
+/* Run x on client c, recording it like g_do. The response or NULL after g_fail. */
+const struct st_http_resp *g_exec(struct st_grade *g, struct st_http_client *c, struct st_http_exchange *x);
+/* Milliseconds left in this check's budget (at least 1). */
+int g_left_ms(struct st_grade *g);
+
+/* ---- judging responses ---- */
+bool g_status(struct st_grade *g, const struct st_http_resp *r, int status);
+/* The response has no body bytes; else g_fail naming what (e.g. "204 No Content"). */
+bool g_no_body(struct st_grade *g, const struct st_http_resp *r, const char *what);
+/* The media type (before ';', case-insensitive) equals type. */
+bool g_ctype_is(const struct st_http_resp *r, const char *type);
+bool g_ctype(struct st_grade *g, const struct st_http_resp *r, const char *type);
+/* The body as JSON (strict RFC 8259, any value), or NULL after g_fail. json_decref it. */
+json_t *g_json(struct st_grade *g, const struct st_http_resp *r);
+/* status + application/problem+json + a JSON object whose "status" is status (when
+ * need_status) and "title" a non-empty string (when need_title). The object or NULL. */
+json_t *g_problem(struct st_grade *g, const struct st_http_resp *r, int status, bool need_status, bool need_title);
+/* JSON as compact text for messages (static buffer, truncated). */
+const char *g_json_text(const json_t *v);
+/* Printable, escaped, truncated text of bytes for messages (static ring of buffers). */
+const char *g_quote(const char *p, size_t n, size_t max);
+/* Case-insensitive substring search in a slice. */
+bool g_contains_ci(const char *p, size_t n, const char *needle);
+
+/* ---- the program's output (under --cmd) ---- */
+/* Copy the merged stdout+stderr captured so far (after waiting wait_ms for more). */
+void g_output(struct st_grade *g, int wait_ms, struct st_buf *out);
+
+#endif
