@@ -50,9 +50,11 @@ static const struct field_def module_fields[] = {
     { 0 },
 };
 static const struct field_def question_fields[] = {
-    { "module", true, false }, { "kind", true, false },    { "text", true, false },
-    { "tags", true, false },   { "answer", false, false }, { "solution", false, true },
-    { "demo", false, false },  { "grader", false, false }, { "checks", false, false }, { 0 },
+    { "module", true, false },  { "kind", true, false },
+    { "text", true, false },    { "tags", true, false },
+    { "answer", false, false }, { "solution", false, true },
+    { "demo", false, false },   { "grader", false, false },
+    { "checks", false, false }, { 0 },
 };
 
 static const char *const type_names[] = { "", "level", "module", "question" };
@@ -168,8 +170,9 @@ static int set_checks(struct parser *p, struct st_curf_question *q, struct st_st
         if (st_str_starts_with(line, ST_STR_LIT("- ")))
             bullets++;
         else if (!bullets || !st_str_starts_with(line, ST_STR_LIT("  ")))
-            return fail(p, p->line + n, "checks: a markdown bullet list: each line starts with \"- \" or continues "
-                                        "the bullet above indented by two spaces");
+            return fail(p, p->line + n,
+                        "checks: a markdown bullet list: each line starts with \"- \" or continues "
+                        "the bullet above indented by two spaces");
     }
     q->checks = dup(p, v);
     return 0;

@@ -14,6 +14,7 @@ struct app {
 };
 
 static const struct app apps[] = {
+    { "basics", st_example_basics, "Module 1 (Q11-Q20): hello, time, echo, routing, search, CRUD, static files" },
     { "bench", st_example_bench, "benchmark app: /plaintext, /json and static files (TechEmpower rules)" },
 };
 

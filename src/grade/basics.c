@@ -36,8 +36,9 @@ static bool q11_hello(struct st_grade *g)
     if (!r || !g_status(g, r, 200) || !g_ctype(g, r, "text/plain"))
         return false;
     if (!is_hello(r))
-        return g_fail(g, "expected the body \"Hello World\" or \"Hello, World!\" (any case, surrounding whitespace "
-                         "ignored), got %s",
+        return g_fail(g,
+                      "expected the body \"Hello World\" or \"Hello, World!\" (any case, surrounding whitespace "
+                      "ignored), got %s",
                       g_quote(r->body.data, r->body.len, 100));
     return true;
 }
@@ -60,8 +61,9 @@ static bool q11_keep_alive(struct st_grade *g)
     if (!r || !g_status(g, r, 200))
         goto out;
     if (!x2->reused || st_http_client_connections(c) != 1) {
-        g_fail(g, "the second request could not use the first connection (the server closed it): %llu "
-                  "connections for 2 requests",
+        g_fail(g,
+               "the second request could not use the first connection (the server closed it): %llu "
+               "connections for 2 requests",
                (unsigned long long)st_http_client_connections(c));
         goto out;
     }
@@ -201,9 +203,10 @@ const struct st_grader st__grade_q12 = { "q12", 12, 0, NULL, q12_checks };
 
 static json_t *random_scalar(struct st_grade *g)
 {
-    static const char *const words[] = { "alpha", "caf\xc3\xa9", "\xe4\xb8\xad\xe6\x96\x87", "quote\"d",
-                                         "back\\slash", "line\nbreak", "tab\there", "\xf0\x9f\x9a\x80",
-                                         "", "space here", "<html>&amp;" };
+    static const char *const words[] = { "alpha",      "caf\xc3\xa9",      "\xe4\xb8\xad\xe6\x96\x87",
+                                         "quote\"d",   "back\\slash",      "line\nbreak",
+                                         "tab\there",  "\xf0\x9f\x9a\x80", "",
+                                         "space here", "<html>&amp;" };
     char w[16];
     switch (g_range(g, 0, 5)) {
     case 0: return json_integer(g_range(g, -1000000000, 1000000000));
@@ -550,7 +553,8 @@ static bool search(struct st_grade *g, const char *term, const char *enc, int li
             ok = g_fail(g, "q=%s: expected %d results (module ids [%s]), got %zu: %s", g_quote(term, strlen(term), 60),
                         n, want, json_array_size(res), g_json_text(res));
         for (int i = 0; ok && i < n; i++) {
-            json_t *e = json_array_get(res, (size_t)i), *id = json_object_get(e, "id"), *nm = json_object_get(e, "name");
+            json_t *e = json_array_get(res, (size_t)i), *id = json_object_get(e, "id"),
+                   *nm = json_object_get(e, "name");
             const struct st_cur_module *m = st_cur_module(ids[i]);
             if (!json_is_integer(id) || json_integer_value(id) != ids[i] || !json_is_string(nm) ||
                 strcmp(json_string_value(nm), m->name) != 0)
@@ -578,7 +582,9 @@ static void random_term(struct st_grade *g, char *out, size_t cap, bool with_spa
         for (size_t i = 0; i < k; i++) {
             char c = name[at + i];
             int r = (int)g_range(g, 0, 2);
-            out[i] = r == 0 && c >= 'a' && c <= 'z' ? (char)(c - 32) : r == 1 && c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+            out[i] = r == 0 && c >= 'a' && c <= 'z'   ? (char)(c - 32)
+                     : r == 1 && c >= 'A' && c <= 'Z' ? (char)(c + 32)
+                                                      : c;
         }
         out[k] = '\0';
         /* Leading/trailing spaces make a term people would not type: cut again. */

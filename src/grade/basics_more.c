@@ -90,7 +90,9 @@ static bool q16_send(struct st_grade *g, struct logged *reqs, int n)
         snprintf(l->method, sizeof(l->method), "%s", methods[g_rand(g) % 5]);
         snprintf(l->path, sizeof(l->path), "/%s/%s", a, b);
         bool body = strcmp(l->method, "GET") != 0 && strcmp(l->method, "DELETE") != 0;
-        struct g_req req = { .method = l->method, .target = l->path, .ctype = body ? "application/json" : NULL,
+        struct g_req req = { .method = l->method,
+                             .target = l->path,
+                             .ctype = body ? "application/json" : NULL,
                              .body = body ? "{}" : NULL };
         const struct st_http_resp *r = g_do(g, &req);
         if (!r)
@@ -135,14 +137,15 @@ static bool q16_check(struct st_grade *g, int what)
         struct st_str lines[4];
         int k = lines_with(&out, l->path, lines, 4);
         if (k != 1) {
-            ok = g_fail(g, "request %d (%s %s -> %d): expected exactly one log line containing its path, found %d", i + 1,
-                        l->method, l->path, l->status, k);
+            ok = g_fail(g, "request %d (%s %s -> %d): expected exactly one log line containing its path, found %d",
+                        i + 1, l->method, l->path, l->status, k);
             break;
         }
         struct st_str line = lines[0];
         if (what == 0 && (!line_has(line, l->method) || !line_has(line, l->path) || !line_has(line, status)))
-            ok = g_fail(g, "request %d (%s %s -> %d): the log line lacks the method, path or status as a word or "
-                           "key=value: %s",
+            ok = g_fail(g,
+                        "request %d (%s %s -> %d): the log line lacks the method, path or status as a word or "
+                        "key=value: %s",
                         i + 1, l->method, l->path, l->status, g_quote(line.ptr, line.len, 300));
         else if (what == 1 && prev && line.ptr < prev)
             ok = g_fail(g, "request %d (%s %s) is logged before request %d: lines must follow request order", i + 1,
@@ -156,7 +159,8 @@ static bool q16_check(struct st_grade *g, int what)
         size_t from = out.len > 600 ? out.len - 600 : 0;
         size_t used = strlen(g->reason);
         snprintf(g->reason + used, sizeof(g->reason) - used, "; the program's output%s: %s",
-                 from ? " (last 600 bytes)" : "", out.len ? g_quote(out.data + from, out.len - from, 600) : "(nothing)");
+                 from ? " (last 600 bytes)" : "",
+                 out.len ? g_quote(out.data + from, out.len - from, 600) : "(nothing)");
     }
     st_buf_release(&out);
     return ok;
@@ -205,8 +209,8 @@ static bool q17_not_found(struct st_grade *g)
 /* Signs of a leaked stack trace or source location. */
 static bool leaks_internals(struct st_grade *g, const struct st_http_resp *r)
 {
-    static const char *const words[] = { "traceback", "stack trace", "stacktrace", "exception in", "panic:",
-                                         "segmentation", "\n    at ", "goroutine " };
+    static const char *const words[] = { "traceback", "stack trace",  "stacktrace", "exception in",
+                                         "panic:",    "segmentation", "\n    at ",  "goroutine " };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (g_contains_ci(r->body.data, r->body.len, words[i]))
             return g_fail(g, "the 500 body leaks internals (%s): %s", g_quote(words[i], strlen(words[i]), 20),
@@ -639,7 +643,9 @@ static bool q19_several(struct st_grade *g)
 
 static bool q19_malformed(struct st_grade *g)
 {
-    struct g_req req = { .method = "POST", .target = "/users", .ctype = "application/json", .body = "{\"name\": \"Ada\"," };
+    struct g_req req = {
+        .method = "POST", .target = "/users", .ctype = "application/json", .body = "{\"name\": \"Ada\","
+    };
     const struct st_http_resp *r = g_do(g, &req);
     return r && g_status(g, r, 400);
 }
@@ -729,7 +735,8 @@ static int q20_prepare(struct st_grade *g)
     g_word(g, w, 8, G_ALNUM);
     snprintf(s->f[F_HTML].path, sizeof(s->f[0].path), "index.html");
     s->f[F_HTML].type = "text/html";
-    st_buf_printf(&s->f[F_HTML].data, "<!doctype html>\n<html><head><title>%s</title></head>\n<body><h1>%s</h1></body></html>\n", w, w);
+    st_buf_printf(&s->f[F_HTML].data,
+                  "<!doctype html>\n<html><head><title>%s</title></head>\n<body><h1>%s</h1></body></html>\n", w, w);
     snprintf(s->f[F_CSS].path, sizeof(s->f[0].path), "style-%s.css", w);
     s->f[F_CSS].type = "text/css";
     st_buf_printf(&s->f[F_CSS].data, "body { color: #%06llx; }\nh1 { margin: %dpx; }\n",

@@ -260,7 +260,8 @@ bool g_no_body(struct st_grade *g, const struct st_http_resp *r, const char *wha
 {
     if (r->body.len == 0)
         return true;
-    return g_fail(g, "%s must have no body, got %zu bytes: %s", what, r->body.len, g_quote(r->body.data, r->body.len, 80));
+    return g_fail(g, "%s must have no body, got %zu bytes: %s", what, r->body.len,
+                  g_quote(r->body.data, r->body.len, 80));
 }
 
 bool g_ctype_is(const struct st_http_resp *r, const char *type)
@@ -443,7 +444,8 @@ static int proc_start(struct proc *p, const char *cmd)
 static int wait_ready(struct proc *p, int port, int timeout_ms, int *status)
 {
     int64_t end = st_time_mono_ms() + timeout_ms;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     while (st_time_mono_ms() < end) {
         if (waitpid(p->pid, status, WNOHANG) == p->pid) {
@@ -711,8 +713,7 @@ static int start_program(const struct opts *o, const struct st_grader *gr, struc
             printf("FAIL start: the program exited (status %d) before listening on port %d\n",
                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), port);
         else
-            printf("FAIL start: nothing accepted connections on 127.0.0.1:%d within 10 s (did it use {port}?)\n",
-                   port);
+            printf("FAIL start: nothing accepted connections on 127.0.0.1:%d within 10 s (did it use {port}?)\n", port);
         printf("      its output: %s\n", g_quote(out.data, out.len, 500));
         st_buf_release(&out);
         return 1;
@@ -742,7 +743,15 @@ static int run_grader(const struct opts *o, const struct st_grader *gr)
             error = "the program could not be started";
         }
     } else {
-        g.target = o->target;
+        /* host:port for Host headers and raw requests: drop "http://" and a trailing '/' */
+        const char *t = o->target;
+        if (strncmp(t, "http://", 7) == 0)
+            t += 7;
+        snprintf(target_buf, sizeof(target_buf), "%s", t);
+        size_t tl = strlen(target_buf);
+        while (tl > 0 && target_buf[tl - 1] == '/')
+            target_buf[--tl] = '\0';
+        g.target = target_buf;
     }
     size_t nchecks = 0;
     while (gr->checks[nchecks].name)

@@ -50,12 +50,12 @@ extern const struct st_grader st__grade_q16, st__grade_q17, st__grade_q18, st__g
 
 /* The run context, shared by every check of a run. */
 struct st_grade {
-    const char *target;   /* "127.0.0.1:8080" */
-    const char *dir;      /* the {dir} directory (static root), or NULL */
-    const char *tmp;      /* the temp directory holding dir (files outside it live here) */
-    uint64_t seed;        /* this round's seed */
-    uint64_t rng;         /* splitmix64 state */
-    int timeout_ms;       /* per check */
+    const char *target; /* "127.0.0.1:8080" */
+    const char *dir;    /* the {dir} directory (static root), or NULL */
+    const char *tmp;    /* the temp directory holding dir (files outside it live here) */
+    uint64_t seed;      /* this round's seed */
+    uint64_t rng;       /* splitmix64 state */
+    int timeout_ms;     /* per check */
     bool verbose;
     struct st_http_client *client; /* kept-alive client for ordinary requests */
 

@@ -212,8 +212,8 @@ static void conn_lost(struct st_http_client *c, int rc)
     else if (c->got == 0)
         fail(c, -ECONNRESET, "%s %s without sending a response", c->host, how);
     else if (c->rstate == R_HEAD)
-        fail(c, -ECONNRESET, "%s closed the connection in the middle of a response head (%llu bytes received)",
-             c->host, (unsigned long long)c->got);
+        fail(c, -ECONNRESET, "%s closed the connection in the middle of a response head (%llu bytes received)", c->host,
+             (unsigned long long)c->got);
     else if (c->rstate == R_LENGTH)
         fail(c, -ECONNRESET,
              "%s closed the connection in the middle of the body: %llu of %llu Content-Length bytes missing", c->host,
@@ -322,8 +322,7 @@ static int read_body(struct st_http_client *c)
         if (rc == ST_EAGAIN)
             return 0;
         if (rc == ST_ELIMIT && c->chunked.status == 413) {
-            fail(c, ST_ELIMIT, "response body too large: the chunked body exceeds the limit of %zu bytes",
-                 r->body.max);
+            fail(c, ST_ELIMIT, "response body too large: the chunked body exceeds the limit of %zu bytes", r->body.max);
             return -1;
         }
         if (rc) {

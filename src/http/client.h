@@ -90,26 +90,26 @@ struct st_http_exchange {
     const void *raw; /* when set, these bytes are sent verbatim instead of a request built
                       * from the fields above, on a fresh connection that is not reused */
     size_t raw_len;
-    size_t expect;   /* raw only: responses to read (pipelining), 1..ST_HTTP_CLIENT_MAX_RESPONSES;
-                      * 0 counts as 1 */
+    size_t expect;     /* raw only: responses to read (pipelining), 1..ST_HTTP_CLIENT_MAX_RESPONSES;
+                        * 0 counts as 1 */
     unsigned raw_head; /* raw only: bit i set when response i answers a HEAD (no body) */
     bool drain;        /* raw only: after the expected responses read until the server
                         * closes; x->extra counts what came after them */
-    int timeout_ms;  /* 0: the client's timeout_ms */
-    bool close;      /* send "Connection: close" and do not reuse the connection */
+    int timeout_ms;    /* 0: the client's timeout_ms */
+    bool close;        /* send "Connection: close" and do not reuse the connection */
     void (*done)(struct st_http_exchange *x); /* async: on the loop thread, after the turn;
                                                * may free x, send more, or free the client */
     void *data;                               /* for the caller */
 
     /* ---- output (valid in done) ---- */
-    int rc;               /* 0 or an error status (see the top of this file) */
-    struct st_error err;  /* the sentence for rc */
+    int rc;              /* 0 or an error status (see the top of this file) */
+    struct st_error err; /* the sentence for rc */
     struct st_http_resp resp[ST_HTTP_CLIENT_MAX_RESPONSES];
-    size_t nresp;         /* complete responses (some may have arrived before an error) */
-    struct st_buf sent;   /* the first keep_bytes bytes written */
+    size_t nresp;           /* complete responses (some may have arrived before an error) */
+    struct st_buf sent;     /* the first keep_bytes bytes written */
     struct st_buf received; /* the first keep_bytes bytes read */
-    size_t extra;         /* drain: bytes received after the expected responses */
-    bool reused;          /* it went over a kept-alive connection */
+    size_t extra;           /* drain: bytes received after the expected responses */
+    bool reused;            /* it went over a kept-alive connection */
     int64_t elapsed_ms;
 
     /* ---- private ---- */

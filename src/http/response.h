@@ -46,8 +46,8 @@ enum st_http_rbody {
  * keep one per connection.
  */
 struct st_http_response {
-    int minor_version;   /* HTTP/1.minor: 0 or 1 (higher minors are reported as 1) */
-    int status;          /* 100..599 */
+    int minor_version;    /* HTTP/1.minor: 0 or 1 (higher minors are reported as 1) */
+    int status;           /* 100..599 */
     struct st_str reason; /* may be empty */
     struct st_http_header headers[ST_HTTP_HEADERS_MAX];
     size_t nheaders;

@@ -26,16 +26,16 @@
 #include "http/parse.h"
 
 enum mode {
-    M_ECHO,      /* 200, Content-Length, body "METHOD PATH BODY", keep-alive */
-    M_CHUNKED,   /* chunked body in several writes */
-    M_CLOSE,     /* close-delimited body */
-    M_SILENT,    /* never answers */
-    M_MIDCLOSE,  /* Content-Length 100, sends 3 bytes, closes */
-    M_BIG,       /* path /len: 5000-byte Content-Length; /chunked: 5000 chunked; /close: 5000 then close */
-    M_ONESHOT,   /* answers with keep-alive, then closes the connection anyway */
+    M_ECHO,       /* 200, Content-Length, body "METHOD PATH BODY", keep-alive */
+    M_CHUNKED,    /* chunked body in several writes */
+    M_CLOSE,      /* close-delimited body */
+    M_SILENT,     /* never answers */
+    M_MIDCLOSE,   /* Content-Length 100, sends 3 bytes, closes */
+    M_BIG,        /* path /len: 5000-byte Content-Length; /chunked: 5000 chunked; /close: 5000 then close */
+    M_ONESHOT,    /* answers with keep-alive, then closes the connection anyway */
     M_DROPSECOND, /* connection 0 closes on its second request without answering */
-    M_GARBAGE,   /* answers with something that is not HTTP */
-    M_CONTINUE,  /* 100 Continue, then 200 */
+    M_GARBAGE,    /* answers with something that is not HTTP */
+    M_CONTINUE,   /* 100 Continue, then 200 */
 };
 
 struct server {
@@ -665,12 +665,12 @@ static void bad_target(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(keep_alive_reuse), cmocka_unit_test(no_reuse_option), cmocka_unit_test(chunked),
-        cmocka_unit_test(close_delimited),  cmocka_unit_test(head_has_no_body), cmocka_unit_test(timeout_when_silent),
-        cmocka_unit_test(connection_refused), cmocka_unit_test(connect_timeout), cmocka_unit_test(closed_mid_response),
-        cmocka_unit_test(body_limit),       cmocka_unit_test(stale_connection), cmocka_unit_test(retry_on_reused),
-        cmocka_unit_test(not_http),         cmocka_unit_test(interim_continue), cmocka_unit_test(raw_pipelined),
-        cmocka_unit_test(async_queue),      cmocka_unit_test(bad_target),
+        cmocka_unit_test(keep_alive_reuse),   cmocka_unit_test(no_reuse_option),  cmocka_unit_test(chunked),
+        cmocka_unit_test(close_delimited),    cmocka_unit_test(head_has_no_body), cmocka_unit_test(timeout_when_silent),
+        cmocka_unit_test(connection_refused), cmocka_unit_test(connect_timeout),  cmocka_unit_test(closed_mid_response),
+        cmocka_unit_test(body_limit),         cmocka_unit_test(stale_connection), cmocka_unit_test(retry_on_reused),
+        cmocka_unit_test(not_http),           cmocka_unit_test(interim_continue), cmocka_unit_test(raw_pipelined),
+        cmocka_unit_test(async_queue),        cmocka_unit_test(bad_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

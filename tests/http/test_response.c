@@ -54,8 +54,8 @@ static const struct rcase cases[] = {
       .body = ST_HTTP_RBODY_LENGTH, .cl = 5, .nh = 1, .extra = 5 },
     { "reason with spaces", IN("HTTP/1.1 404 Not Found Here\r\nContent-Length: 0\r\n\r\n"), .status = 404,
       .reason = "Not Found Here", .minor = 1, .body = ST_HTTP_RBODY_LENGTH, .nh = 1 },
-    { "empty reason with SP", IN("HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"), .status = 200, .reason = "",
-      .minor = 1, .body = ST_HTTP_RBODY_LENGTH, .nh = 1 },
+    { "empty reason with SP", IN("HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"), .status = 200, .reason = "", .minor = 1,
+      .body = ST_HTTP_RBODY_LENGTH, .nh = 1 },
     { "no SP before CRLF", IN("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"), .status = 200, .reason = "", .minor = 1,
       .body = ST_HTTP_RBODY_LENGTH, .nh = 1 },
     { "obs-text reason", IN("HTTP/1.1 200 \xc3\xa9t\xc3\xa9\tok\r\nContent-Length: 0\r\n\r\n"), .status = 200,
@@ -66,8 +66,8 @@ static const struct rcase cases[] = {
       .minor = 1, .body = ST_HTTP_RBODY_CHUNKED, .nh = 1 },
     { "close-delimited", IN("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nabc"), .status = 200, .minor = 1,
       .body = ST_HTTP_RBODY_CLOSE, .close = true, .nh = 1, .extra = 3 },
-    { "http/1.0 close-delimited", IN("HTTP/1.0 200 OK\r\n\r\n"), .status = 200, .minor = 0,
-      .body = ST_HTTP_RBODY_CLOSE, .close = true, .nh = 0 },
+    { "http/1.0 close-delimited", IN("HTTP/1.0 200 OK\r\n\r\n"), .status = 200, .minor = 0, .body = ST_HTTP_RBODY_CLOSE,
+      .close = true, .nh = 0 },
     { "http/1.0 length closes", IN("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi"), .status = 200, .minor = 0,
       .body = ST_HTTP_RBODY_LENGTH, .cl = 2, .close = true, .nh = 1, .extra = 2 },
     { "http/1.0 keep-alive", IN("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"),
@@ -96,8 +96,8 @@ static const struct rcase cases[] = {
       .status = 407, .minor = 1, .body = ST_HTTP_RBODY_LENGTH, .cl = 1, .nh = 1, .extra = 1 },
     { "identical content-lengths", IN("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\n"),
       .status = 200, .minor = 1, .body = ST_HTTP_RBODY_LENGTH, .cl = 3, .nh = 2 },
-    { "599", IN("HTTP/1.1 599 X\r\nContent-Length: 0\r\n\r\n"), .status = 599, .minor = 1,
-      .body = ST_HTTP_RBODY_LENGTH, .nh = 1 },
+    { "599", IN("HTTP/1.1 599 X\r\nContent-Length: 0\r\n\r\n"), .status = 599, .minor = 1, .body = ST_HTTP_RBODY_LENGTH,
+      .nh = 1 },
     { "header whitespace trimmed", IN("HTTP/1.1 200 OK\r\nX-A:   v w \t\r\nX-B:\r\nContent-Length: 0\r\n\r\n"),
       .status = 200, .minor = 1, .body = ST_HTTP_RBODY_LENGTH, .nh = 3 },
     { "three headers at the limit", IN("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nContent-Length: 0\r\n\r\n"), .lim = &small,
@@ -154,8 +154,9 @@ static const struct rcase cases[] = {
     BAD("TE empty", "HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n"),
 
     /* ---- limits ---- */
-    { "head too large", IN("HTTP/1.1 200 OK\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                           "aaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
+    { "head too large",
+      IN("HTTP/1.1 200 OK\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
       .want = LIMIT, .lim = &small, .nh = -1 },
     { "head too large, unterminated",
       IN("HTTP/1.1 200 OKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
@@ -326,7 +327,8 @@ static void fields(void **state)
 static void pipelined(void **state)
 {
     (void)state;
-    static const char in[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n";
+    static const char in[] =
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n";
     struct st_http_response r;
     st_http_response_init(&r);
     int n = st_http_parse_response(in, sizeof(in) - 1, &r, ST_HTTP_M_GET, NULL);
@@ -385,8 +387,9 @@ static void trickle_is_linear(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(table),      cmocka_unit_test(fields),     cmocka_unit_test(pipelined),
-        cmocka_unit_test(reuse_after_error), cmocka_unit_test(fails_fast), cmocka_unit_test(trickle_is_linear),
+        cmocka_unit_test(table),      cmocka_unit_test(fields),
+        cmocka_unit_test(pipelined),  cmocka_unit_test(reuse_after_error),
+        cmocka_unit_test(fails_fast), cmocka_unit_test(trickle_is_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
