@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, run the main job
 #   make test       install missing packages, build with ASan+UBSan, run every test
 #   make bench      benchmarks (bench/README.md)
+#   make bench-http the HTTP engine against nginx (bench/http.sh)
 #   make fuzz       libFuzzer over every parser (FUZZ_SECONDS per target, default 30)
 #   make fmt        clang-format the sources
 #   make lint       clang-format check, clang-tidy, cppcheck
@@ -21,7 +22,7 @@ ASAN := build-asan
 FUZZ := build-fuzz
 SOURCES := $(shell find src tests tools fuzz bench -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all strata run test deps test-deps bench fuzz fmt lint install clean
+.PHONY: all strata run test deps test-deps bench bench-http fuzz fmt lint install clean
 
 all: strata
 
@@ -60,6 +61,13 @@ bench: deps
 	$(MESON) setup --reconfigure $(BUILD) >/dev/null
 	$(NINJA) -C $(BUILD)
 	bench/run.sh $(BUILD)
+
+# The HTTP engine against nginx (several minutes; bench/README.md).
+bench-http: deps
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+	bench/http.sh $(BUILD)
 
 $(FUZZ)/build.ninja:
 	CC=clang $(MESON) setup $(FUZZ) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \

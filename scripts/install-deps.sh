@@ -27,6 +27,7 @@ for g in "${groups[@]}"; do
     lint)  add "lint: clang-format, clang-tidy, cppcheck" clang-format clang-tidy cppcheck ;;
     fuzz)  add "fuzz: clang with libFuzzer" clang libclang-rt-14-dev ;;
     bench) add "bench: load generator, CPU pinning, CLI timing" wrk util-linux hyperfine
+           add "bench: nginx, the HTTP peer of bench/http.sh" nginx
            add "bench: GLib, the peer bench_base compares with" libglib2.0-dev ;;
     all)   exec "$0" build test lint fuzz bench ;;
     *) echo "install-deps: unknown group '$g' (build, test, lint, fuzz, bench, all)" >&2; exit 2 ;;

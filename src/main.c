@@ -72,6 +72,15 @@ static int setup_logging(void)
         }
         st_log_set_format(f);
     }
+    /* Appended to, and reopened at the same path on SIGHUP by the servers (logrotate). */
+    const char *file = getenv("STRATA_LOG_FILE");
+    if (file && *file) {
+        int e = st_log_set_file(file);
+        if (e) {
+            fprintf(stderr, "strata: STRATA_LOG_FILE: cannot open '%s': %s\n", file, strerror(-e));
+            return 1;
+        }
+    }
     return 0;
 }
 

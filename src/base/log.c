@@ -21,7 +21,10 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +52,77 @@ void st_log_set_format(enum st_log_format format)
 {
     log_format = format;
 }
+
+/* The file of st_log_set_file. log_fd keeps its number for the life of the file (reopen
+ * dup3()s onto it), so writers read it without a lock; file_lock orders the setters and
+ * reopens among themselves. */
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static char file_path[PATH_MAX]; /* "" when not logging to a file of ours */
+static int file_fd = -1;
+
+static int open_log_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    return fd < 0 ? -errno : fd;
+}
+
 void st_log_set_fd(int fd)
 {
+    pthread_mutex_lock(&file_lock);
     log_fd = fd;
+    if (file_fd >= 0 && file_fd != fd)
+        close(file_fd);
+    file_fd = -1;
+    file_path[0] = '\0';
+    pthread_mutex_unlock(&file_lock);
+}
+
+int st_log_set_file(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= sizeof(file_path))
+        return -ENAMETOOLONG;
+    int fd = open_log_file(path);
+    if (fd < 0)
+        return fd;
+    pthread_mutex_lock(&file_lock);
+    int old = file_fd;
+    memcpy(file_path, path, n + 1);
+    file_fd = fd;
+    log_fd = fd;
+    if (old >= 0)
+        close(old);
+    pthread_mutex_unlock(&file_lock);
+    return 0;
+}
+
+int st_log_reopen(void)
+{
+    int rc = 0;
+    char path[PATH_MAX];
+    pthread_mutex_lock(&file_lock);
+    memcpy(path, file_path, sizeof(path));
+    if (file_fd >= 0) {
+        int fd = open_log_file(file_path);
+        if (fd < 0) {
+            rc = fd;
+        } else {
+            /* dup3 replaces the file behind file_fd atomically: a write racing with it
+             * lands whole in the old file or the new one, never on a closed descriptor. */
+            int r;
+            do
+                r = dup3(fd, file_fd, O_CLOEXEC);
+            while (r < 0 && (errno == EINTR || errno == EBUSY)); /* EBUSY: a racing open(2), transient */
+            if (r < 0)
+                rc = -errno;
+            close(fd);
+        }
+    }
+    pthread_mutex_unlock(&file_lock);
+    if (rc)
+        st_log_warn("cannot reopen the log file, still writing to the old one", ST_LOG_STR("path", path),
+                    ST_LOG_STR("error", st_strerror(rc)));
+    return rc;
 }
 
 int st_log_parse_level(const char *s, enum st_log_level *out)

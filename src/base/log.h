@@ -20,6 +20,11 @@
  * U+FFFD instead, and non-finite floats as the strings "NaN", "+Inf", "-Inf". A NULL
  * ST_LOG_STR is null in JSON and "" in key=value. Logging preserves errno. The setters are
  * meant for start-up, before other threads log.
+ *
+ * Log files: st_log_set_file appends to a file instead of stderr; st_log_reopen (for
+ * SIGHUP after logrotate renamed the file) opens the same path again and swaps it in with
+ * dup3 onto the same descriptor number, so threads logging meanwhile need no lock: each
+ * line goes whole to the old file or to the new one.
  */
 #ifndef ST_BASE_LOG_H
 #define ST_BASE_LOG_H
@@ -67,8 +72,18 @@ extern enum st_log_level st_log_min_level;
 
 void st_log_set_level(enum st_log_level level);
 void st_log_set_format(enum st_log_format format);
-/* Write to fd instead of stderr (tests). */
+/* Write to fd instead of stderr (tests). Closes a file opened by st_log_set_file and
+ * forgets its path; the caller still owns fd. */
 void st_log_set_fd(int fd);
+/* Append to the file at path instead of stderr: opened O_APPEND|O_CLOEXEC, created 0640
+ * (less the umask). The path is copied. 0, -ENAMETOOLONG, or -errno from open(2); on
+ * failure the current destination stays. */
+int st_log_set_file(const char *path);
+/* Open the path of st_log_set_file again and log to the new file from now on: after a
+ * rename (logrotate) lines go to a fresh file at the original path. Thread-safe, also
+ * while other threads log. On failure the old file stays in use, a warning is logged to
+ * it and the -errno is returned. Without a log file: 0, nothing done. */
+int st_log_reopen(void);
 /* Parse "debug|info|warn|error|off" / "kv|json"; 0 or ST_EPARSE. */
 int st_log_parse_level(const char *s, enum st_log_level *out);
 int st_log_parse_format(const char *s, enum st_log_format *out);

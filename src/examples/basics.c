@@ -165,8 +165,8 @@ static json_t *user_json(const struct user *u)
 {
     char loc[40];
     snprintf(loc, sizeof loc, "/users/%lld", (long long)u->id);
-    return json_pack("{s:I, s:s, s:s, s:{s:s}}", "id", (json_int_t)u->id, "name", u->name, "email", u->email,
-                     "links", "self", loc);
+    return json_pack("{s:I, s:s, s:s, s:{s:s}}", "id", (json_int_t)u->id, "name", u->name, "email", u->email, "links",
+                     "self", loc);
 }
 
 static void add_error(json_t *errors, const char *field, const char *message)
@@ -194,7 +194,8 @@ static const char *check_string(json_t *body, const char *field, size_t max, jso
         return NULL;
     }
     if (n > max) {
-        add_error(errors, field, max == NAME_MAX_LEN ? "must be at most 100 characters" : "must be at most 254 characters");
+        add_error(errors, field,
+                  max == NAME_MAX_LEN ? "must be at most 100 characters" : "must be at most 254 characters");
         return NULL;
     }
     if (memchr(s, '\0', n)) {
@@ -471,7 +472,8 @@ int st_example_basics(int argc, char **argv)
     const char *listen = "127.0.0.1:8081", *dir = NULL;
     int64_t workers = 1;
     const struct st_flag flags[] = {
-        { "listen", 'l', ST_FLAG_STR, &listen, "HOST:PORT", "address to listen on (port 0: any free port)", 0, 0, NULL },
+        { "listen", 'l', ST_FLAG_STR, &listen, "HOST:PORT", "address to listen on (port 0: any free port)", 0, 0,
+          NULL },
         { "directory", 'D', ST_FLAG_STR, &dir, "DIR", "serve the files under DIR at /static/ (Q20)", 0, 0, NULL },
         { "workers", 'w', ST_FLAG_INT, &workers, "N", "worker threads (0: one per CPU)", 0, 1024, NULL },
         { NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL },
@@ -516,7 +518,10 @@ int st_example_basics(int argc, char **argv)
     char host[256];
     const char *colon = strrchr(listen, ':');
     snprintf(host, sizeof host, "%.*s", (int)(colon ? colon - listen : 0), listen);
-    struct st_http_serve_opts o = { .listen = listen, .workers = (int)workers, .on_ready = st_example_print_ready,
+    struct st_http_serve_opts o = { .listen = listen,
+                                    .workers = (int)workers,
+                                    .on_ready = st_example_print_ready,
+                                    .on_reload = st_example_on_reload,
                                     .arg = host };
     rc = st_http_serve(&o, &cfg, &err) ? st_cli_fail(&err) : ST_EXIT_OK;
 out:

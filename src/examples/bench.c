@@ -57,7 +57,8 @@ int st_example_bench(int argc, char **argv)
     int64_t workers = 0;
     bool server_header = false;
     const struct st_flag flags[] = {
-        { "listen", 'l', ST_FLAG_STR, &listen, "HOST:PORT", "address to listen on (port 0: any free port)", 0, 0, NULL },
+        { "listen", 'l', ST_FLAG_STR, &listen, "HOST:PORT", "address to listen on (port 0: any free port)", 0, 0,
+          NULL },
         { "workers", 'w', ST_FLAG_INT, &workers, "N", "worker threads, one loop each (0: one per CPU)", 0, 1024, NULL },
         { "root", 'r', ST_FLAG_STR, &root, "DIR", "serve the files under DIR at their path", 0, 0, NULL },
         { "server-header", 0, ST_FLAG_BOOL, &server_header, NULL, "send 'Server: strata'", 0, 0, NULL },
@@ -77,7 +78,9 @@ int st_example_bench(int argc, char **argv)
         fprintf(stderr, "strata: unexpected argument '%s' (see 'strata example bench --help')\n", argv[0]);
         return ST_EXIT_USAGE;
     }
-    struct bench_app app = { .files = { .prefix = "/" } };
+    /* Small files stay in memory for a second between checks, like nginx's open_file_cache
+     * in the benchmark's configuration (which trusts its cache for 60 s). */
+    struct bench_app app = { .files = { .prefix = "/", .cache_ms = 1000 } };
     struct st_error err = { 0 };
     if (root) {
         if (st_http_static_open(&app.files, root, &err))
@@ -87,7 +90,10 @@ int st_example_bench(int argc, char **argv)
     struct st_http_config cfg = { .handler = handle, .data = &app, .server_header = server_header ? "strata" : NULL };
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') ? strrchr(listen, ':') - listen : 0), listen);
-    struct st_http_serve_opts o = { .listen = listen, .workers = (int)workers, .on_ready = st_example_print_ready,
+    struct st_http_serve_opts o = { .listen = listen,
+                                    .workers = (int)workers,
+                                    .on_ready = st_example_print_ready,
+                                    .on_reload = st_example_on_reload,
                                     .arg = host };
     rc = st_http_serve(&o, &cfg, &err);
     if (app.have_files)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "examples/examples.h"
 #include "lab/cli.h"
 
@@ -50,4 +51,11 @@ void st_example_print_ready(int port, void *arg)
     const char *host = arg;
     printf("listening on http://%s:%d\n", host && *host ? host : "127.0.0.1", port);
     fflush(stdout);
+}
+
+void st_example_on_reload(void *arg)
+{
+    (void)arg;
+    if (st_log_reopen() == 0)
+        st_log_info("reopened the log file");
 }

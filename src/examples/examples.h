@@ -18,4 +18,8 @@ int st_example_basics(int argc, char **argv);
 /* on_ready callback for st_http_serve: prints the address line (arg: the host text). */
 void st_example_print_ready(int port, void *arg);
 
+/* on_reload callback for st_http_serve (SIGHUP): reopens STRATA_LOG_FILE so logrotate can
+ * rename it (st_log_reopen). arg is unused. */
+void st_example_on_reload(void *arg);
+
 #endif

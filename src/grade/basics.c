@@ -588,7 +588,7 @@ static void random_term(struct st_grade *g, char *out, size_t cap, bool with_spa
         }
         out[k] = '\0';
         /* Leading/trailing spaces make a term people would not type: cut again. */
-        if (out[0] != ' ' && out[k - 1] != ' ')
+        if (k > 0 && out[0] != ' ' && out[k - 1] != ' ')
             return;
     }
 }

@@ -665,7 +665,7 @@ struct opts {
 static int start_program(const struct opts *o, const struct st_grader *gr, struct st_grade *g, struct proc *p,
                          char *target_buf, size_t cap, char **tmp_out, char **dir_out)
 {
-    int port;
+    int port = 0; /* the analyzer cannot see that free_port sets it whenever it returns 0 */
     int rc = free_port(&port);
     if (rc) {
         fprintf(stderr, "strata: cannot find a free port: %s\n", st_strerror(rc));
@@ -775,7 +775,7 @@ static int run_grader(const struct opts *o, const struct st_grader *gr)
         for (int64_t round = 0; round < o->repeat; round++) {
             if (o->repeat > 1)
                 printf("-- round %lld of %lld (seed %llu)\n", (long long)round + 1, (long long)o->repeat,
-                       (unsigned long long)(seed + (uint64_t)round));
+                       (unsigned long long)seed + (unsigned long long)round);
             for (size_t i = 0; i < nchecks; i++) {
                 /* Each check draws from its own stream: changing one check does not reshuffle the others. */
                 g.seed = seed + (uint64_t)round;
@@ -857,7 +857,7 @@ int st_cli_grade(int argc, char **argv)
                                                : "reads the program's output: use {port}");
         return ST_EXIT_USAGE;
     }
-    if ((gr->needs & ST_GRADE_NEEDS_DIR) && !strstr(o.cmd, "{dir}")) {
+    if ((gr->needs & ST_GRADE_NEEDS_DIR) && (!o.cmd || !strstr(o.cmd, "{dir}"))) {
         fprintf(stderr, "strata: Q%d needs {dir} in --cmd: the directory to serve\n", gr->question);
         return ST_EXIT_USAGE;
     }

@@ -76,15 +76,15 @@ struct st_http_hook {
 struct st_http_ex {
     /* ---- the request (read-only for handlers) ---- */
     const struct st_http_request *req;
-    struct st_str body;  /* the whole request body (decoded if chunked); empty if none */
+    struct st_str body;     /* the whole request body (decoded if chunked); empty if none */
     struct st_arena *arena; /* per-exchange memory, reset after the response */
     struct st_io_loop *loop;
     struct st_http_server *server;
-    void *data;         /* st_http_config.data */
-    int worker;         /* index of the worker running this exchange (0..n-1) */
-    int64_t start_ns;   /* monotonic time the head was complete */
-    uint64_t id;        /* per-worker sequence number */
-    char peer[64];      /* client address "ip:port" or "[ip6]:port" */
+    void *data;       /* st_http_config.data */
+    int worker;       /* index of the worker running this exchange (0..n-1) */
+    int64_t start_ns; /* monotonic time the head was complete */
+    uint64_t id;      /* per-worker sequence number */
+    char peer[64];    /* client address "ip:port" or "[ip6]:port" */
 
     /* ---- the response being built ---- */
     int status;                   /* default 200 */
@@ -95,18 +95,18 @@ struct st_http_ex {
     struct st_buf out_body; /* ST_HTTP_RES_BUF: st_http_body_buf() */
     int file_fd;            /* ST_HTTP_RES_FILE: owned by the exchange once given */
     uint64_t file_off, file_len;
-    bool close;     /* send Connection: close and close after this response */
-    bool async;     /* the handler will finish later */
-    bool finished;  /* st_http_send was called */
-    bool streaming; /* head sent, body follows through st_http_stream_write */
-    bool chunked;   /* streaming with chunked framing */
+    bool close;         /* send Connection: close and close after this response */
+    bool async;         /* the handler will finish later */
+    bool finished;      /* st_http_send was called */
+    bool streaming;     /* head sent, body follows through st_http_stream_write */
+    bool chunked;       /* streaming with chunked framing */
     uint64_t bytes_out; /* body bytes queued (for logs and metrics) */
 
     /* ---- for the layers above (router, middleware) ---- */
-    const char *route;           /* matched pattern, for logs and metrics; NULL: none */
+    const char *route;            /* matched pattern, for logs and metrics; NULL: none */
     struct st_http_hook *on_send; /* run by st_http_send before the head is written */
     struct st_http_hook *on_done; /* run when the exchange ends (sent or aborted) */
-    void *user[4];               /* per-exchange slots for middleware */
+    void *user[4];                /* per-exchange slots for middleware */
 };
 
 /* ---- request helpers ---- */
@@ -185,13 +185,13 @@ const char *st_http_reason(int status);
 /* ---- one server per loop ---- */
 
 struct st_http_stats {
-    uint64_t accepted;       /* connections accepted */
-    uint64_t open;           /* connections open now */
-    uint64_t requests;       /* responses started */
-    uint64_t bytes_in;       /* bytes read from clients */
-    uint64_t bytes_out;      /* bytes written to clients */
-    uint64_t timeouts;       /* connections dropped by a timeout */
-    uint64_t parse_errors;   /* requests refused by the parser or a limit */
+    uint64_t accepted;     /* connections accepted */
+    uint64_t open;         /* connections open now */
+    uint64_t requests;     /* responses started */
+    uint64_t bytes_in;     /* bytes read from clients */
+    uint64_t bytes_out;    /* bytes written to clients */
+    uint64_t timeouts;     /* connections dropped by a timeout */
+    uint64_t parse_errors; /* requests refused by the parser or a limit */
 };
 
 /* Serve connections accepted on listen_fd (not owned) on loop. 0 or -errno. */

@@ -44,6 +44,7 @@ int st_http_static_open(struct st_http_static *st, const char *root, struct st_e
 {
     st->root_fd = -1;
     st->root_real = NULL;
+    st->caches = NULL;
     int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         int rc = -errno;
@@ -57,14 +58,22 @@ int st_http_static_open(struct st_http_static *st, const char *root, struct st_e
     }
     st->root_fd = fd;
     st->root_real = real;
+    if (st->cache_ms > 0)
+        st->caches = st_xcalloc(ST_HTTP_STATIC_CACHE_WORKERS, sizeof(struct st_http_static_cache *));
     return 0;
 }
+
+static void cache_free(struct st_http_static_cache *c);
 
 void st_http_static_close(struct st_http_static *st)
 {
     if (st->root_fd >= 0)
         close(st->root_fd);
     free(st->root_real);
+    for (int i = 0; st->caches && i < ST_HTTP_STATIC_CACHE_WORKERS; i++)
+        cache_free(st->caches[i]);
+    free(st->caches);
+    st->caches = NULL;
     st->root_fd = -1;
     st->root_real = NULL;
 }
@@ -462,26 +471,41 @@ static void add_validators(struct st_http_ex *x, const struct st_http_static *st
         st_http_header(x, ST_STR_LIT("Cache-Control"), st_str_c(st->cache_control));
 }
 
-/* Answer with the regular file fd (owned from here on). name chooses the media type. */
+/* The strong validator of a file version: inode, size and modification time in ns. */
+static char *make_etag(struct st_arena *a, const struct stat *sb)
+{
+    return st_arena_printf(a, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)sb->st_ino, (uint64_t)sb->st_size,
+                           (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec);
+}
+
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/*
+ * Answer with a regular file: from fd (owned from here on) or, when fd < 0, from mem (a
+ * cached copy of the whole file, still valid when st_http_send copies it out). name
+ * chooses the media type; etag may be NULL (computed from sb).
+ */
 static void send_file(struct st_http_ex *x, const struct st_http_static *st, int fd, const struct stat *sb,
-                      struct st_str name)
+                      struct st_str name, const char *mem, const char *tag)
 {
     uint64_t size = (uint64_t)sb->st_size;
     int64_t mtime_ms = (int64_t)sb->st_mtim.tv_sec * 1000; /* HTTP dates have seconds */
-    char *tag = st_arena_printf(x->arena, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)sb->st_ino, size,
-                                (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec);
-    struct st_str etag = st_str_c(tag);
+    struct st_str etag = st_str_c(tag ? tag : make_etag(x->arena, sb));
 
     int status = preconditions(x, etag, mtime_ms);
     if (status == 304) {
-        close(fd);
+        close_fd(fd);
         add_validators(x, st, etag, mtime_ms);
         x->status = 304;
         st_http_send(x);
         return;
     }
     if (status == 412) {
-        close(fd);
+        close_fd(fd);
         st_http_problem(x, 412, NULL);
         return;
     }
@@ -496,7 +520,7 @@ static void send_file(struct st_http_ex *x, const struct st_http_static *st, int
     if (range.ptr && x->req->method_id == ST_HTTP_M_GET && if_range_ok(x, etag, mtime_ms))
         rc = st_http_parse_range(range, size, &first, &last);
     if (rc == ST_ELIMIT) {
-        close(fd);
+        close_fd(fd);
         st_http_header_fmt(x, "Content-Range", "bytes */%" PRIu64, size);
         st_http_problem(x, 416, NULL);
         return;
@@ -505,11 +529,16 @@ static void send_file(struct st_http_ex *x, const struct st_http_static *st, int
     if (rc == 0) {
         x->status = 206;
         st_http_header_fmt(x, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
-        st_http_body_file(x, fd, first, last - first + 1);
     } else {
         x->status = 200;
-        st_http_body_file(x, fd, 0, size);
+        first = 0;
+        last = size - 1;
     }
+    uint64_t n = size ? last - first + 1 : 0;
+    if (fd >= 0)
+        st_http_body_file(x, fd, first, n);
+    else
+        st_http_body_ref(x, st_str(mem + first, (size_t)n));
     st_http_send(x);
 }
 
@@ -674,7 +703,7 @@ static void serve_dir(struct st_http_ex *x, const struct st_http_static *st, int
         struct stat sb;
         if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
             close(dir_fd);
-            send_file(x, st, fd, &sb, st_str_c(index));
+            send_file(x, st, fd, &sb, st_str_c(index), NULL, NULL);
             return;
         }
         if (fd >= 0)
@@ -713,6 +742,91 @@ static bool strip_prefix(const struct st_http_static *st, struct st_str path, st
     return true;
 }
 
+/* ---- the per-worker cache of small files ---- */
+
+#define CACHE_SLOTS 512 /* direct-mapped: a colliding path replaces the entry */
+
+struct cache_entry {
+    char *rel;       /* normalized path, owned; NULL: empty slot */
+    struct stat sb;  /* of the cached version */
+    char *data;      /* the whole file, owned */
+    char *etag;      /* owned */
+    int64_t checked; /* loop time the file system was last consulted */
+};
+
+struct st_http_static_cache {
+    struct cache_entry e[CACHE_SLOTS];
+};
+
+static void entry_clear(struct cache_entry *e)
+{
+    free(e->rel);
+    free(e->data);
+    free(e->etag);
+    memset(e, 0, sizeof *e);
+}
+
+static void cache_free(struct st_http_static_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        entry_clear(&c->e[i]);
+    free(c);
+}
+
+/* The slot for rel in this worker's cache (made on first use), or NULL if caching is off. */
+static struct cache_entry *cache_slot(const struct st_http_ex *x, const struct st_http_static *st, const char *rel,
+                                      size_t len)
+{
+    if (!st->caches || x->worker < 0 || x->worker >= ST_HTTP_STATIC_CACHE_WORKERS)
+        return NULL;
+    struct st_http_static_cache **c = &st->caches[x->worker]; /* only this worker touches it */
+    if (!*c)
+        *c = st_xcalloc(1, sizeof **c);
+    uint64_t h = 1469598103934665603u; /* FNV-1a: paths are short, this is not a defence */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)rel[i]) * 1099511628211u;
+    return &(*c)->e[h % CACHE_SLOTS];
+}
+
+/* Keep the regular file fd (size <= the cache limit) in e; closes fd. false: not cached. */
+static bool cache_fill(struct cache_entry *e, int fd, const struct stat *sb, const char *rel, int64_t now)
+{
+    size_t size = (size_t)sb->st_size;
+    char *data = malloc(size ? size : 1);
+    size_t got = 0;
+    while (data && got < size) {
+        ssize_t n = pread(fd, data + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!data || got != size) { /* changed under us: do not cache a torn copy */
+        free(data);
+        return false;
+    }
+    entry_clear(e);
+    e->rel = st_xstrdup(rel);
+    e->sb = *sb;
+    e->data = data;
+    struct st_arena a;
+    st_arena_init(&a, 0);
+    e->etag = st_xstrdup(make_etag(&a, sb));
+    st_arena_release(&a);
+    e->checked = now;
+    return true;
+}
+
+static bool same_version(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 void st_http_static_serve(struct st_http_ex *x, const struct st_http_static *st, struct st_str rel_path_raw)
 {
     if (x->req->method_id != ST_HTTP_M_GET && x->req->method_id != ST_HTTP_M_HEAD) {
@@ -741,6 +855,12 @@ void st_http_static_serve(struct st_http_ex *x, const struct st_http_static *st,
         return;
     }
     rel[len] = '\0';
+    int64_t now = st_io_now_ms(x->loop);
+    struct cache_entry *ce = slash ? NULL : cache_slot(x, st, rel, len);
+    if (ce && ce->rel && strcmp(ce->rel, rel) == 0 && now - ce->checked < st->cache_ms) {
+        send_file(x, st, -1, &ce->sb, st_str(rel, len), ce->data, ce->etag);
+        return;
+    }
     int fd = st__http_static_open_beneath(st, rel, false);
     struct stat sb;
     if (fd >= 0 && fstat(fd, &sb) != 0) {
@@ -766,5 +886,19 @@ void st_http_static_serve(struct st_http_ex *x, const struct st_http_static *st,
         st_http_problem(x, 404, NULL);
         return;
     }
-    send_file(x, st, fd, &sb, st_str(rel, len));
+    if (ce && (uint64_t)sb.st_size <= ST_HTTP_STATIC_CACHE_FILE) {
+        if (ce->rel && strcmp(ce->rel, rel) == 0 && same_version(&ce->sb, &sb)) {
+            close(fd); /* unchanged: keep the copy, trust it for another cache_ms */
+            ce->checked = now;
+            send_file(x, st, -1, &ce->sb, st_str(rel, len), ce->data, ce->etag);
+            return;
+        }
+        if (cache_fill(ce, fd, &sb, rel, now)) {
+            send_file(x, st, -1, &ce->sb, st_str(rel, len), ce->data, ce->etag);
+            return;
+        }
+        st_http_problem(x, 500, "the file changed while it was read");
+        return;
+    }
+    send_file(x, st, fd, &sb, st_str(rel, len), NULL, NULL);
 }

@@ -30,6 +30,11 @@
 #include "http/server.h"
 
 /* One served directory tree. Fill the options, then st_http_static_open. */
+#define ST_HTTP_STATIC_CACHE_FILE 32768 /* largest file kept in memory */
+#define ST_HTTP_STATIC_CACHE_WORKERS 256
+
+struct st_http_static_cache;
+
 struct st_http_static {
     /* ---- options (borrowed strings; keep them alive while serving) ---- */
     /* The URL prefix of the tree, e.g. "/static/" or "/" (NULL or "": "/"). A request path
@@ -42,10 +47,16 @@ struct st_http_static {
     const char *cache_control;
     /* List a directory that has no index file (HTML, names escaped) instead of 404. */
     bool list_dirs;
+    /* Keep files up to ST_HTTP_STATIC_CACHE_FILE bytes in memory, with their validators,
+     * one cache per worker, and trust an entry for cache_ms milliseconds before looking at
+     * the file system again (nginx's open_file_cache_valid): a changed file may be served
+     * stale for that long. 0: off, every request opens and reads the file. */
+    int64_t cache_ms;
 
     /* ---- set by st_http_static_open ---- */
-    int root_fd;     /* O_PATH | O_DIRECTORY, owned; -1 when closed */
-    char *root_real; /* realpath of the root (owned), for the kernels without openat2 */
+    int root_fd;                          /* O_PATH | O_DIRECTORY, owned; -1 when closed */
+    char *root_real;                      /* realpath of the root (owned), for the kernels without openat2 */
+    struct st_http_static_cache **caches; /* per worker (x->worker), made on first use */
 };
 
 /*

@@ -114,6 +114,33 @@ static void print_block(const char *title, const char *text)
     }
 }
 
+/*
+ * How to run q's grader. Most graders check a server the learner started (--target); the
+ * few that must read its output or give it a directory start it themselves (--cmd, with
+ * {port} and {dir}). src/grade sits above src/lab, so that list is repeated here: keep it
+ * in step with the ST_GRADE_NEEDS_* flags of the graders.
+ */
+static void print_grade_hint(const char *grader)
+{
+    static const struct {
+        const char *grader;
+        const char *cmd; /* the reference app, as an example */
+    } needs_cmd[] = {
+        { "q16", "strata example basics --listen 127.0.0.1:{port}" },
+        { "q20", "strata example basics --listen 127.0.0.1:{port} --directory {dir}" },
+    };
+    for (size_t i = 0; i < sizeof needs_cmd / sizeof needs_cmd[0]; i++)
+        if (strcmp(grader, needs_cmd[i].grader) == 0) {
+            bool dir = strstr(needs_cmd[i].cmd, "{dir}") != NULL;
+            printf("\nGrade it (the grader starts your program: {port} is the port to listen on%s):\n"
+                   "  strata grade %s --cmd \"YOUR COMMAND\"\n"
+                   "  e.g. strata grade %s --cmd \"%s\"\n",
+                   dir ? ", {dir} the directory to serve" : "", grader, grader, needs_cmd[i].cmd);
+            return;
+        }
+    printf("\nGrade it:\n  strata grade %s --target HOST:PORT\n", grader);
+}
+
 static void print_question(const struct st_cur_question *q)
 {
     const struct st_cur_level *l = st_cur_level(q->level);
@@ -134,7 +161,7 @@ static void print_question(const struct st_cur_question *q)
     if (q->demo)
         printf("\nRun it:\n  %s\n", q->demo);
     if (q->grader)
-        printf("\nGrade it:\n  strata grade %s --target HOST:PORT\n", q->grader);
+        print_grade_hint(q->grader);
     if (q->checks)
         print_block("The grader checks:", q->checks);
     else if (q->kind == ST_CUR_PRACTICAL)

@@ -2,7 +2,8 @@
  * test_log.c - the logger, observed through a pipe: exact line formats, escaping checked
  * by parsing lines back (a small key=value parser and a small JSON parser live below),
  * level filtering that skips evaluating the fields, truncation, and whole lines under
- * concurrent writers.
+ * concurrent writers; log files: appending, reopening after a rename (logrotate), a failed
+ * reopen that keeps the old file, and reopens racing with writers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -701,6 +703,192 @@ static void concurrent_lines_whole(void **state)
     fcntl(pipe_rd, F_SETFL, O_NONBLOCK);
 }
 
+/* ---- log files ---- */
+
+static char dir[64], log_path[128];
+
+static int file_setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/strata-test-log-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(log_path, sizeof(log_path), "%s/app.log", dir);
+    st_log_set_level(ST_LOG_INFO);
+    st_log_set_format(ST_LOG_KV);
+    return 0;
+}
+
+static int file_teardown(void **state)
+{
+    (void)state;
+    st_log_set_fd(2); /* closes the log file */
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The whole content of path, NUL-terminated, in out ("" if it does not exist). */
+static size_t slurp(const char *path)
+{
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(fd, out + n, sizeof(out) - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    out[n] = '\0';
+    return n;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Appends to what is there, creates with 0640 (our umask is cleared for the check). */
+static void file_appends(void **state)
+{
+    (void)state;
+    mode_t old_mask = umask(0);
+    assert_int_equal(st_log_set_file(log_path), 0);
+    umask(old_mask);
+    struct stat st;
+    assert_int_equal(stat(log_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    st_log_info("first");
+    st_log_set_fd(2);
+    assert_int_equal(st_log_set_file(log_path), 0);
+    st_log_info("second");
+    slurp(log_path);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "msg=first\n"));
+    assert_non_null(strstr(out, "msg=second\n"));
+    assert_true(strstr(out, "msg=first") < strstr(out, "msg=second"));
+    /* A path that cannot be opened leaves the current destination alone. */
+    char bad[160];
+    snprintf(bad, sizeof(bad), "%s/no/such/dir.log", dir);
+    assert_int_equal(st_log_set_file(bad), -ENOENT);
+    st_log_info("third");
+    slurp(log_path);
+    assert_non_null(strstr(out, "msg=third\n"));
+}
+
+/* logrotate: rename the file, reopen, and the next lines land in a new file at the path. */
+static void file_reopen_after_rename(void **state)
+{
+    (void)state;
+    char rotated[160];
+    snprintf(rotated, sizeof(rotated), "%s.1", log_path);
+    assert_int_equal(st_log_set_file(log_path), 0);
+    st_log_info("before");
+    assert_int_equal(rename(log_path, rotated), 0);
+    st_log_info("still-old"); /* until the reopen, the renamed file gets the lines */
+    assert_int_equal(st_log_reopen(), 0);
+    st_log_info("after");
+    slurp(rotated);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "msg=before\n"));
+    assert_non_null(strstr(out, "msg=still-old\n"));
+    slurp(log_path);
+    assert_int_equal(count_lines(out), 1);
+    assert_non_null(strstr(out, "msg=after\n"));
+    /* A second rotation works the same way. */
+    assert_int_equal(rename(log_path, rotated), 0);
+    assert_int_equal(st_log_reopen(), 0);
+    st_log_info("again");
+    slurp(log_path);
+    assert_int_equal(count_lines(out), 1);
+    assert_non_null(strstr(out, "msg=again\n"));
+}
+
+/* A reopen that fails keeps the old file, warns in it, and keeps logging there. */
+static void file_reopen_failure_keeps_old(void **state)
+{
+    (void)state;
+    char rotated[160];
+    snprintf(rotated, sizeof(rotated), "%s.1", log_path);
+    assert_int_equal(st_log_set_file(log_path), 0);
+    assert_int_equal(rename(log_path, rotated), 0);
+    assert_int_equal(mkdir(log_path, 0700), 0); /* open(2) for writing fails with EISDIR, even as root */
+    assert_int_equal(st_log_reopen(), -EISDIR);
+    st_log_info("after");
+    slurp(rotated);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "level=warn msg=\"cannot reopen the log file, still writing to the old one\""));
+    assert_non_null(strstr(out, "msg=after\n"));
+}
+
+/* Without a log file (stderr or st_log_set_fd) a reopen does nothing. */
+static void reopen_without_file(void **state)
+{
+    (void)state;
+    assert_int_equal(st_log_reopen(), 0);
+    assert_int_equal(drain(), 0);
+    st_log_info("x");
+    assert_non_null(strstr(one_line(), "msg=x"));
+}
+
+#define ROTATIONS 20
+
+/* Reopens racing with writers: every line lands whole in exactly one of the files. */
+static void file_reopen_with_writers(void **state)
+{
+    (void)state;
+    assert_int_equal(st_log_set_file(log_path), 0);
+    pthread_t t[THREADS];
+    static const long ids[THREADS] = { 0, 1, 2, 3 };
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)&ids[i]), 0);
+    char rotated[160];
+    for (int r = 0; r < ROTATIONS; r++) {
+        snprintf(rotated, sizeof(rotated), "%s.%d", log_path, r);
+        assert_int_equal(rename(log_path, rotated), 0);
+        assert_int_equal(st_log_reopen(), 0);
+        usleep(500);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    int next[THREADS] = { 0 };
+    size_t total = 0;
+    for (int r = 0; r <= ROTATIONS; r++) {
+        if (r < ROTATIONS)
+            snprintf(rotated, sizeof(rotated), "%s.%d", log_path, r);
+        else
+            snprintf(rotated, sizeof(rotated), "%s", log_path);
+        static char all[(size_t)THREADS * LINES_PER_THREAD * 400];
+        int fd = open(rotated, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        size_t len = 0;
+        ssize_t n;
+        while ((n = read(fd, all + len, sizeof(all) - 1 - len)) > 0)
+            len += (size_t)n;
+        close(fd);
+        all[len] = '\0';
+        assert_true(len == 0 || all[len - 1] == '\n');
+        for (char *line = all; line < all + len;) {
+            char *nl = strchr(line, '\n');
+            char save = nl[1];
+            nl[1] = '\0';
+            assert_int_equal(parse_kv(line), 6);
+            nl[1] = save;
+            long id = strtol(fields[3].val, NULL, 10);
+            assert_true(id >= 0 && id < THREADS);
+            assert_int_equal(strtol(fields[4].val, NULL, 10), next[id]++); /* in order across files */
+            assert_int_equal(fields[5].len, 299);
+            total++;
+            line = nl + 1;
+        }
+    }
+    assert_int_equal(total, (size_t)THREADS * LINES_PER_THREAD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +904,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncation_boundary, setup, teardown),
         cmocka_unit_test_setup_teardown(keeps_errno, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_lines_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(file_appends, file_setup, file_teardown),
+        cmocka_unit_test_setup_teardown(file_reopen_after_rename, file_setup, file_teardown),
+        cmocka_unit_test_setup_teardown(file_reopen_failure_keeps_old, file_setup, file_teardown),
+        cmocka_unit_test_setup_teardown(reopen_without_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(file_reopen_with_writers, file_setup, file_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

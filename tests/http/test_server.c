@@ -31,9 +31,9 @@ struct fixture {
     pthread_t thread;
     int listen_fd;
     int port;
-    int drained;       /* drain done callback ran */
-    int done_hooks;    /* on_done hooks that ran */
-    char tmpfile[64];  /* a file for the file-body routes */
+    int drained;      /* drain done callback ran */
+    int done_hooks;   /* on_done hooks that ran */
+    char tmpfile[64]; /* a file for the file-body routes */
 };
 
 struct late {
@@ -188,7 +188,9 @@ static char *read_all(int fd, int timeout_ms, size_t *len_out)
             break;
         if (len == cap) {
             cap *= 2;
-            buf = realloc(buf, cap + 1);
+            char *bigger = realloc(buf, cap + 1);
+            assert_non_null(bigger);
+            buf = bigger;
         }
         ssize_t n = read(fd, buf + len, cap - len);
         if (n <= 0)
@@ -224,7 +226,9 @@ static char *read_response_to(int fd, bool head_request)
             break;
         if (want > cap) {
             cap = want;
-            buf = realloc(buf, cap + 1);
+            char *bigger = realloc(buf, cap + 1);
+            assert_non_null(bigger);
+            buf = bigger;
         }
         /* the head byte by byte (never read past this response), then the body at once */
         ssize_t n = recv(fd, buf + len, want ? want - len : 1, 0);
