@@ -812,7 +812,7 @@ static void reset_exchange(struct st_http_conn *c, const struct st_http_request 
     struct st_http_ex *x = &c->ex;
     x->req = req;
     x->body = body;
-    x->start_ns = st_time_mono_ns();
+    x->start_ns = st_io_now_ns(c->s->loop); /* the turn's clock: no clock read per request */
     x->id = ++c->s->next_id;
     x->status = 200;
     x->fields = NULL;

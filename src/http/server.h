@@ -82,7 +82,7 @@ struct st_http_ex {
     struct st_http_server *server;
     void *data;       /* st_http_config.data */
     int worker;       /* index of the worker running this exchange (0..n-1) */
-    int64_t start_ns; /* monotonic time the head was complete */
+    int64_t start_ns; /* monotonic ns of the loop turn in which the head completed */
     uint64_t id;      /* per-worker sequence number */
     char peer[64];    /* client address "ip:port" or "[ip6]:port" */
 

@@ -25,6 +25,7 @@ struct st_io_loop {
     int evfd;               /* eventfd: other threads write to wake us */
     struct st_io_watch evw; /* watch on evfd */
     int64_t now;            /* cached monotonic ms for this turn */
+    int64_t now_ns;         /* the same instant in ns */
     atomic_bool stop;       /* set by st_io_loop_stop (any thread) */
     bool woken;             /* evfd fired this turn: drain the posted lists */
 

@@ -56,6 +56,9 @@ void st_io_loop_stop(struct st_io_loop *loop);
 /* Monotonic milliseconds, read once at the start of the current turn. */
 int64_t st_io_now_ms(const struct st_io_loop *loop);
 
+/* The same instant in nanoseconds (request start times, latency histograms). */
+int64_t st_io_now_ns(const struct st_io_loop *loop);
+
 /* Re-read the clock (after a long computation inside a callback). */
 void st_io_update_time(struct st_io_loop *loop);
 

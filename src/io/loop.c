@@ -52,7 +52,8 @@ int st_io_loop_new(struct st_io_loop **out)
     atomic_init(&loop->stop, false);
     loop->ev_cap = EVENTS_MIN;
     loop->events = st_xcalloc((size_t)loop->ev_cap, sizeof *loop->events);
-    loop->now = st_time_mono_ms();
+    loop->now_ns = st_time_mono_ns();
+    loop->now = loop->now_ns / 1000000;
     st_io_watch_init(&loop->evw, loop->evfd, evfd_ready, NULL);
     int rc = st_io_watch_set(loop, &loop->evw, ST_IO_READ);
     if (rc) {
@@ -106,9 +107,15 @@ int64_t st_io_now_ms(const struct st_io_loop *loop)
     return loop->now;
 }
 
+int64_t st_io_now_ns(const struct st_io_loop *loop)
+{
+    return loop->now_ns;
+}
+
 void st_io_update_time(struct st_io_loop *loop)
 {
-    loop->now = st_time_mono_ms();
+    loop->now_ns = st_time_mono_ns();
+    loop->now = loop->now_ns / 1000000;
 }
 
 void st__io_wake(struct st_io_loop *loop)
@@ -386,7 +393,8 @@ int st_io_loop_run_once(struct st_io_loop *loop, int timeout_ms)
     int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, wait_timeout(loop, timeout_ms));
     if (n < 0 && errno != EINTR)
         return -errno;
-    loop->now = st_time_mono_ms();
+    loop->now_ns = st_time_mono_ns();
+    loop->now = loop->now_ns / 1000000;
     if (n > 0)
         dispatch(loop, n);
     run_timers(loop);

@@ -300,6 +300,9 @@ static void put_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* cache_ms for the next tree_setup (the cache is made when the root is opened) */
+static int64_t setup_cache_ms;
+
 static int tree_setup(void **state)
 {
     struct tree *t = calloc(1, sizeof(*t));
@@ -342,6 +345,7 @@ static int tree_setup(void **state)
     snprintf(p, sizeof(p), "%s/withindex/index.html", t->root);
     put_file(p, "<p>index</p>\n");
     struct st_error err;
+    t->st.cache_ms = setup_cache_ms;
     assert_int_equal(st_http_static_open(&t->st, t->root, &err), 0);
     *state = t;
     return 0;
@@ -474,6 +478,14 @@ static int server_setup(void **state)
     return 0;
 }
 
+static int server_setup_cached(void **state)
+{
+    setup_cache_ms = 300;
+    int rc = server_setup(state);
+    setup_cache_ms = 0;
+    return rc;
+}
+
 static void stop_cb(void *arg)
 {
     struct tree *t = arg;
@@ -579,6 +591,81 @@ static void serve_listing(void **state)
     free(r);
 }
 
+/* Response body of GET path (malloc). */
+static char *body_of(struct tree *t, const char *path, char *etag, size_t etag_cap)
+{
+    char *r = get(t, path);
+    const char *e = strstr(r, "\r\nETag: ");
+    if (etag && e)
+        snprintf(etag, etag_cap, "%.*s", (int)strcspn(e + 8, "\r"), e + 8);
+    char *b = strstr(r, "\r\n\r\n");
+    char *out = strdup(b ? b + 4 : "");
+    free(r);
+    return out;
+}
+
+static void serve_cached(void **state)
+{
+    struct tree *t = *state;
+    char p[256], tag1[128] = "", tag2[128] = "";
+    snprintf(p, sizeof p, "%s/a.txt", t->root);
+    char *b = body_of(t, "/files/a.txt", tag1, sizeof tag1);
+    assert_string_equal(b, "hello\n");
+    free(b);
+    /* changed in place: within cache_ms the cached copy (and its validator) is served */
+    put_file(p, "HELLO\n");
+    b = body_of(t, "/files/a.txt", tag2, sizeof tag2);
+    assert_string_equal(b, "hello\n");
+    assert_string_equal(tag1, tag2);
+    free(b);
+    expect(t, "/files/a.txt", (const char *[]){ "HTTP/1.1 200", NULL }, NULL);
+    /* after cache_ms the file system is consulted again: the new version and validator */
+    usleep(400 * 1000);
+    b = body_of(t, "/files/a.txt", tag2, sizeof tag2);
+    assert_string_equal(b, "HELLO\n");
+    assert_string_not_equal(tag1, tag2);
+    free(b);
+    /* replaced by rename (a new inode), a different size */
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s/a.tmp", t->dir);
+    put_file(tmp, "a longer version\n");
+    assert_int_equal(rename(tmp, p), 0);
+    usleep(400 * 1000);
+    b = body_of(t, "/files/a.txt", NULL, 0);
+    assert_string_equal(b, "a longer version\n");
+    free(b);
+    /* ranges and 304 work from the cached copy too */
+    char req[512];
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)t->port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    free(body_of(t, "/files/a.txt", tag2, sizeof tag2)); /* tag2: the current version */
+    int n = snprintf(req, sizeof req,
+                     "GET /files/a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=2-7\r\n\r\n"
+                     "GET /files/a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n"
+                     "Connection: close\r\n\r\n",
+                     tag2);
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    char buf[4096];
+    size_t len = 0;
+    for (;;) {
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        if (poll(&pf, 1, 5000) <= 0)
+            break;
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    close(fd);
+    assert_non_null(strstr(buf, "HTTP/1.1 206"));
+    assert_non_null(strstr(buf, "Content-Range: bytes 2-7/17\r\n"));
+    assert_non_null(strstr(buf, "\r\n\r\nlonger"));
+    assert_non_null(strstr(buf, "HTTP/1.1 304"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +681,7 @@ int main(void)
         cmocka_unit_test(open_root_errors),
         cmocka_unit_test_setup_teardown(serve_paths, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(serve_listing, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(serve_cached, server_setup_cached, server_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
