@@ -470,7 +470,7 @@ static int routes(struct basics *b)
 int st_example_basics(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8081", *dir = NULL;
-    int64_t workers = 1;
+    int64_t workers = 0;
     const struct st_flag flags[] = {
         { "listen", 'l', ST_FLAG_STR, &listen, "HOST:PORT", "address to listen on (port 0: any free port)", 0, 0,
           NULL },

@@ -287,8 +287,8 @@ int st_io_try_writev(int fd, const struct iovec *iov, int iovcnt, size_t *writte
     struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
     ssize_t n;
     *written = 0;
-    do {
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    do { /* one buffer (the common case): send() spares the kernel copying a msghdr in */
+        n = iovcnt == 1 ? send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL) : sendmsg(fd, &msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? ST_EAGAIN : -errno;
