@@ -1022,6 +1022,13 @@ static void conn_write(struct st_http_conn *c)
     if (c->closed)
         return;
     size_t before = c->out.len;
+    if (c->file_fd >= 0 && c->out.len) {
+        /* The head of a sendfile body: MSG_MORE lets the kernel put it in one segment with
+         * the first file bytes instead of a tiny packet of its own (nginx's tcp_nopush). */
+        ssize_t n = send(c->w.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_MORE);
+        if (n > 0)
+            st_buf_consume(&c->out, (size_t)n);
+    }
     int rc = c->out.len ? st_io_flush(s->loop, &c->w, &c->out) : 0;
     STAT_ADD(s, st_out, before - c->out.len);
     while (rc == 0 && c->file_fd >= 0) {
