@@ -1,7 +1,7 @@
 # strata - the only entry point a user needs. See README.md.
 #
 #   make            build build/strata (release: optimised, with debug info)
-#   make run        install missing packages, build, run the main job
+#   make run        install missing packages, build, start the lab (strata serve) in the foreground
 #   make test       install missing packages, build with ASan+UBSan, run every test
 #   make bench      benchmarks (bench/README.md)
 #   make bench-http the HTTP engine against nginx (bench/http.sh)
@@ -39,11 +39,14 @@ strata: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 
 # The main job: until the lab web app exists, the bank's stats and your progress.
+# The lab in the foreground: prints the address to open; Ctrl-C stops it cleanly.
+# LISTEN=HOST:PORT and DATA=DIR override the defaults (127.0.0.1:8080, $$XDG_DATA_HOME/strata).
+LISTEN ?= 127.0.0.1:8080
 run: deps
 	@$(MAKE) --no-print-directory strata
-	$(BUILD)/strata questions stats
+	@$(BUILD)/strata questions stats
 	@echo
-	$(BUILD)/strata progress
+	exec $(BUILD)/strata serve --listen $(LISTEN) $(if $(DATA),--data $(DATA))
 
 $(ASAN)/build.ninja:
 	$(MESON) setup $(ASAN) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \

@@ -17,13 +17,15 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)
 for g in "${groups[@]}"; do
     case "$g" in
-    build) add "build: compiler, Meson/Ninja, SQLite, jansson and zlib headers" \
-               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev ;;
-    test)  add "build: compiler, Meson/Ninja, SQLite, jansson and zlib headers" \
-               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev
+    build) add "build: compiler, Meson/Ninja, SQLite, jansson, zlib and md4c headers" \
+               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev libmd4c-html0-dev ;;
+    test)  add "build: compiler, Meson/Ninja, SQLite, jansson, zlib and md4c headers" \
+               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev libmd4c-html0-dev
            add "test: cmocka unit tests, sqlite3 for database checks, ASan/UBSan runtimes" \
                libcmocka-dev sqlite3 libasan8 libubsan1 procps
-           add "test: python3 runs the deliberately wrong servers of tests/grade" python3 ;;
+           add "test: python3 runs the deliberately wrong servers of tests/grade" python3
+           add "test: the end-to-end test drives Debian's Chromium with playwright-core (npm)" \
+               chromium nodejs npm ;;
     lint)  add "lint: clang-format, clang-tidy, cppcheck" clang-format clang-tidy cppcheck ;;
     fuzz)  add "fuzz: clang with libFuzzer" clang libclang-rt-14-dev ;;
     bench) add "bench: load generator, CPU pinning, CLI timing" wrk util-linux hyperfine

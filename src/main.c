@@ -12,6 +12,7 @@
 #include "examples/examples.h"
 #include "grade/grade.h"
 #include "lab/cli.h"
+#include "web/web.h"
 
 #ifndef STRATA_VERSION
 #define STRATA_VERSION "dev"
@@ -31,6 +32,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct command commands[] = {
+    { "serve", st_cli_serve, "the lab in your browser and a JSON API: strata serve [--listen HOST:PORT]" },
     { "questions", st_cli_questions, "browse the 500-question bank: list, show, search, stats" },
     { "progress", st_cli_progress, "your progress: bars, mark N STATUS, export FILE, import FILE" },
     { "example", st_example_main, "run a reference app: strata example basics|bench --listen HOST:PORT" },

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,18 +63,25 @@ static bool line_has(struct st_str line, const char *value)
     return false;
 }
 
+/* Compiled once for the process: runs may happen on several threads (strata serve). */
+static regex_t duration_re;
+static bool duration_re_ok;
+static pthread_once_t duration_once = PTHREAD_ONCE_INIT;
+
+static void compile_duration_re(void)
+{
+    duration_re_ok =
+        regcomp(&duration_re, "(duration|elapsed|latency|took|response_time)[a-z_]*\"?[=:] ?\"?[0-9]+(\\.[0-9]+)?",
+                REG_EXTENDED | REG_ICASE) == 0;
+}
+
 static bool line_has_duration(struct st_str line)
 {
-    static regex_t re;
-    static bool compiled;
-    if (!compiled) {
-        compiled = regcomp(&re, "(duration|elapsed|latency|took|response_time)[a-z_]*\"?[=:] ?\"?[0-9]+(\\.[0-9]+)?",
-                           REG_EXTENDED | REG_ICASE) == 0;
-        if (!compiled)
-            return false;
-    }
+    pthread_once(&duration_once, compile_duration_re);
+    if (!duration_re_ok)
+        return false;
     char *s = st_xstrndup(line.ptr, line.len);
-    bool ok = regexec(&re, s, 0, NULL, 0) == 0;
+    bool ok = regexec(&duration_re, s, 0, NULL, 0) == 0;
     free(s);
     return ok;
 }

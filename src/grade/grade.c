@@ -76,10 +76,31 @@ bool g_fail(struct st_grade *g, const char *fmt, ...)
     return false;
 }
 
+/* ---- the report ---- */
+
+void g_log(struct st_grade *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)st_buf_vprintf(&g->partial, fmt, ap);
+    va_end(ap);
+    size_t at = 0;
+    for (;;) {
+        const char *nl = memchr(g->partial.data + at, '\n', g->partial.len - at);
+        if (!nl)
+            break;
+        size_t len = (size_t)(nl - (g->partial.data + at));
+        if (g->line)
+            g->line(g->line_arg, g->partial.data + at, len);
+        at += len + 1;
+    }
+    st_buf_consume(&g->partial, at);
+}
+
 const char *g_quote(const char *p, size_t n, size_t max)
 {
-    static char ring[8][2048];
-    static int at;
+    static _Thread_local char ring[8][2048];
+    static _Thread_local int at;
     char *o = ring[at++ % 8];
     size_t j = 0, cap = sizeof(ring[0]) - 8;
     if (max > 512)
@@ -109,8 +130,8 @@ const char *g_quote(const char *p, size_t n, size_t max)
 
 const char *g_json_text(const json_t *v)
 {
-    static char buf[4][600];
-    static int at;
+    static _Thread_local char buf[4][600];
+    static _Thread_local int at;
     char *o = buf[at++ % 4];
     if (!v)
         return "(nothing)";
@@ -154,18 +175,18 @@ struct st_http_exchange *g_new_exchange(struct st_grade *g)
     return x;
 }
 
-static void verbose_exchange(const struct st_grade *g, const struct st_http_exchange *x)
+static void verbose_exchange(struct st_grade *g, const struct st_http_exchange *x)
 {
     if (!g->verbose)
         return;
     const char *s = x->sent.data ? x->sent.data : "";
     const char *eol = strstr(s, "\r\n");
-    printf("      > %s\n", g_quote(s, eol ? (size_t)(eol - s) : x->sent.len, 200));
+    g_log(g, "      > %s\n", g_quote(s, eol ? (size_t)(eol - s) : x->sent.len, 200));
     if (x->rc)
-        printf("      < error: %s\n", x->err.msg);
+        g_log(g, "      < error: %s\n", x->err.msg);
     for (size_t i = 0; i < x->nresp; i++)
-        printf("      < %d %s (%zu body bytes)\n", x->resp[i].status,
-               g_quote(x->resp[i].reason.ptr, x->resp[i].reason.len, 60), x->resp[i].body.len);
+        g_log(g, "      < %d %s (%zu body bytes)\n", x->resp[i].status,
+              g_quote(x->resp[i].reason.ptr, x->resp[i].reason.len, 60), x->resp[i].body.len);
 }
 
 /* Record a finished exchange; NULL response after g_fail on error. */
@@ -514,38 +535,38 @@ struct result {
 };
 
 /* Print the exchange a failure is about: what was sent and what came back. */
-static void report_exchange(const struct st_http_exchange *x)
+static void report_exchange(struct st_grade *g, const struct st_http_exchange *x)
 {
     const char *s = x->sent.data ? x->sent.data : "";
     size_t n = x->sent.len;
-    printf("      sent:\n");
+    g_log(g, "      sent:\n");
     for (size_t at = 0, lines = 0; at < n && lines < 30; lines++) {
         const char *eol = memmem(s + at, n - at, "\r\n", 2);
         size_t len = eol ? (size_t)(eol - (s + at)) : n - at;
         if (len == 0 && eol) { /* end of the head: the body follows */
             if (at + 2 < n)
-                printf("        (body, %zu bytes) %s\n", n - at - 2, g_quote(s + at + 2, n - at - 2, 300));
+                g_log(g, "        (body, %zu bytes) %s\n", n - at - 2, g_quote(s + at + 2, n - at - 2, 300));
             break;
         }
-        printf("        %s\n", g_quote(s + at, len, 200));
+        g_log(g, "        %s\n", g_quote(s + at, len, 200));
         at += len + (eol ? 2 : 0);
     }
     if (x->nresp == 0) {
         if (x->received.len)
-            printf("      received (%zu bytes, no complete response): %s\n", x->received.len,
-                   g_quote(x->received.data, x->received.len, 400));
+            g_log(g, "      received (%zu bytes, no complete response): %s\n", x->received.len,
+                  g_quote(x->received.data, x->received.len, 400));
         else
-            printf("      received: nothing\n");
+            g_log(g, "      received: nothing\n");
         return;
     }
     for (size_t i = 0; i < x->nresp; i++) {
         const struct st_http_resp *r = &x->resp[i];
-        printf("      received%s:\n        HTTP/1.%d %d %.*s\n", x->nresp > 1 ? " (one of several)" : "",
-               r->minor_version, r->status, ST_STR_FMT(r->reason));
+        g_log(g, "      received%s:\n        HTTP/1.%d %d %.*s\n", x->nresp > 1 ? " (one of several)" : "",
+              r->minor_version, r->status, ST_STR_FMT(r->reason));
         for (size_t h = 0; h < r->nheaders && h < 30; h++)
-            printf("        %.*s: %s\n", ST_STR_FMT(r->headers[h].name),
-                   g_quote(r->headers[h].value.ptr, r->headers[h].value.len, 200));
-        printf("        (body, %zu bytes) %s\n", r->body.len, g_quote(r->body.data, r->body.len, 300));
+            g_log(g, "        %.*s: %s\n", ST_STR_FMT(r->headers[h].name),
+                  g_quote(r->headers[h].value.ptr, r->headers[h].value.len, 200));
+        g_log(g, "        (body, %zu bytes) %s\n", r->body.len, g_quote(r->body.data, r->body.len, 300));
     }
 }
 
@@ -572,18 +593,17 @@ static void run_check(struct st_grade *g, const struct st_grade_check *c, struct
     res->name = c->name;
     res->passed = ok;
     snprintf(res->reason, sizeof(res->reason), "%s", ok ? "" : g->reason);
-    printf("%-4s %s\n", ok ? "ok" : "FAIL", c->name);
+    g_log(g, "%-4s %s\n", ok ? "ok" : "FAIL", c->name);
     if (!ok) {
-        printf("      why: %s\n", g->reason);
+        g_log(g, "      why: %s\n", g->reason);
         if (g->shown)
-            report_exchange(g->shown);
+            report_exchange(g, g->shown);
     }
-    fflush(stdout);
     end_check(g);
 }
 
 static int write_json(const char *path, const struct st_grader *gr, const struct st_grade *g, uint64_t seed,
-                      const struct result *rs, size_t n, int passed, const char *error)
+                      const struct result *rs, size_t n, int passed, const char *error, struct st_error *err)
 {
     json_t *o = json_object();
     char name[16];
@@ -608,14 +628,12 @@ static int write_json(const char *path, const struct st_grader *gr, const struct
     json_object_set_new(o, "checks", a);
     int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
-    if (rc) {
-        fprintf(stderr, "strata: cannot write %s\n", path);
-        return -EIO;
-    }
+    if (rc)
+        return st_error_set(err, -EIO, "cannot write %s", path);
     return 0;
 }
 
-/* ---- the command ---- */
+/* ---- finding graders ---- */
 
 static const struct st_grader *find_grader(const char *name)
 {
@@ -631,15 +649,34 @@ static const struct st_grader *find_grader(const char *name)
     return NULL;
 }
 
+static int count_checks(const struct st_grader *gr)
+{
+    int n = 0;
+    while (gr->checks[n].name)
+        n++;
+    return n;
+}
+
+int st_grade_find(const char *name, struct st_grade_info *out)
+{
+    const struct st_grader *gr = name ? find_grader(name) : NULL;
+    if (!gr)
+        return ST_ENOTFOUND;
+    if (out)
+        *out = (struct st_grade_info){ .name = gr->name,
+                                       .question = gr->question,
+                                       .checks = count_checks(gr),
+                                       .needs_cmd = (gr->needs & ST_GRADE_NEEDS_CMD) != 0,
+                                       .needs_dir = (gr->needs & ST_GRADE_NEEDS_DIR) != 0 };
+    return 0;
+}
+
 static void list_graders(void)
 {
     for (size_t i = 0; i < NGRADERS; i++) {
         const struct st_grader *gr = graders[i];
         const struct st_cur_question *q = st_cur_question(gr->question);
-        int nchecks = 0;
-        while (gr->checks[nchecks].name)
-            nchecks++;
-        printf("Q%-3d %-4s %2d checks%-12s %s\n", gr->question, gr->name, nchecks,
+        printf("Q%-3d %-4s %2d checks%-12s %s\n", gr->question, gr->name, count_checks(gr),
                gr->needs & ST_GRADE_NEEDS_DIR   ? "  --cmd {dir}"
                : gr->needs & ST_GRADE_NEEDS_CMD ? "  --cmd"
                                                 : "",
@@ -647,7 +684,7 @@ static void list_graders(void)
     }
 }
 
-static uint64_t random_seed(void)
+uint64_t st_grade_random_seed(void)
 {
     uint64_t s = 0;
     if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
@@ -655,52 +692,39 @@ static uint64_t random_seed(void)
     return s % 1000000000000ull; /* short enough to type back in */
 }
 
-struct opts {
-    const char *target, *cmd, *json;
-    int64_t seed, repeat, timeout;
-    bool list, verbose;
-};
+/* ---- a run ---- */
 
-/* Start the program under --cmd; fills g->target (in target_buf). 0, or prints why and returns 1. */
-static int start_program(const struct opts *o, const struct st_grader *gr, struct st_grade *g, struct proc *p,
-                         char *target_buf, size_t cap, char **tmp_out, char **dir_out)
+/* Start the program under o->cmd; fills g->target (in target_buf). 0, or a status with err
+ * set (and, when it started but never listened, the report in the log). */
+static int start_program(const struct st_grade_run_opts *o, const struct st_grader *gr, struct st_grade *g,
+                         struct proc *p, char *target_buf, size_t cap, char **tmp_out, char **dir_out,
+                         struct st_error *err)
 {
     int port = 0; /* the analyzer cannot see that free_port sets it whenever it returns 0 */
     int rc = free_port(&port);
-    if (rc) {
-        fprintf(stderr, "strata: cannot find a free port: %s\n", st_strerror(rc));
-        return 1;
-    }
+    if (rc)
+        return st_error_set(err, rc, "cannot find a free port: %s", st_strerror(rc));
     char tmpl[] = "/tmp/strata-grade-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        fprintf(stderr, "strata: cannot create a temp directory: %s\n", strerror(errno));
-        return 1;
-    }
+    if (!mkdtemp(tmpl))
+        return st_error_set(err, -errno, "cannot create a temp directory: %s", strerror(errno));
     *tmp_out = st_xstrdup(tmpl);
     size_t dl = strlen(tmpl) + 8;
     *dir_out = st_xmalloc(dl);
     snprintf(*dir_out, dl, "%s/root", tmpl);
-    if (mkdir(*dir_out, 0755) < 0) {
-        fprintf(stderr, "strata: cannot create %s: %s\n", *dir_out, strerror(errno));
-        return 1;
-    }
+    if (mkdir(*dir_out, 0755) < 0)
+        return st_error_set(err, -errno, "cannot create %s: %s", *dir_out, strerror(errno));
     g->tmp = *tmp_out;
     g->dir = *dir_out;
-    if (gr->prepare && (rc = gr->prepare(g)) != 0) {
-        fprintf(stderr, "strata: cannot prepare %s: %s\n", *dir_out, st_strerror(rc));
-        return 1;
-    }
+    if (gr->prepare && (rc = gr->prepare(g)) != 0)
+        return st_error_set(err, rc, "cannot prepare %s: %s", *dir_out, st_strerror(rc));
     char *cmd = substitute(o->cmd, port, *dir_out);
     snprintf(target_buf, cap, "127.0.0.1:%d", port);
     g->target = target_buf;
-    printf("starting: %s\n", cmd);
-    fflush(stdout);
+    g_log(g, "starting: %s\n", cmd);
     rc = proc_start(p, cmd);
     free(cmd);
-    if (rc) {
-        fprintf(stderr, "strata: cannot start the program: %s\n", st_strerror(rc));
-        return 1;
-    }
+    if (rc)
+        return st_error_set(err, rc, "cannot start the program: %s", st_strerror(rc));
     g->has_proc = true;
     g->output = &p->out;
     int status = 0;
@@ -710,38 +734,107 @@ static int start_program(const struct opts *o, const struct st_grader *gr, struc
         st_buf_init(&out, ST_BUF_UNLIMITED);
         g_output(g, 0, &out);
         if (rc == -ECHILD)
-            printf("FAIL start: the program exited (status %d) before listening on port %d\n",
-                   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), port);
+            g_log(g, "FAIL start: the program exited (status %d) before listening on port %d\n",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), port);
         else
-            printf("FAIL start: nothing accepted connections on 127.0.0.1:%d within 10 s (did it use {port}?)\n", port);
-        printf("      its output: %s\n", g_quote(out.data, out.len, 500));
+            g_log(g, "FAIL start: nothing accepted connections on 127.0.0.1:%d within 10 s (did it use {port}?)\n",
+                  port);
+        g_log(g, "      its output: %s\n", g_quote(out.data, out.len, 500));
         st_buf_release(&out);
-        return 1;
+        return st_error_set(err, rc, "the program did not start listening on port %d", port);
     }
     return 0;
 }
 
-static int run_grader(const struct opts *o, const struct st_grader *gr)
+/* The options a run refuses before doing anything (the CLI's usage errors). */
+static int check_opts(const struct st_grade_run_opts *o, const struct st_grader **out, struct st_error *err)
 {
-    struct st_grade g = { 0 };
+    const struct st_grader *gr = o->grader ? find_grader(o->grader) : NULL;
+    if (!gr)
+        return st_error_set(err, ST_ENOTFOUND, "no grader for '%s' (see 'strata grade --list')",
+                            o->grader ? o->grader : "");
+    if (!o->cmd && (gr->needs & ST_GRADE_NEEDS_CMD))
+        return st_error_set(err, ST_EUSAGE, "Q%d needs --cmd \"PROGRAM ARGS\" (it %s)", gr->question,
+                            gr->needs & ST_GRADE_NEEDS_DIR
+                                ? "serves a directory the grader creates: use {dir} and {port}"
+                                : "reads the program's output: use {port}");
+    if ((gr->needs & ST_GRADE_NEEDS_DIR) && (!o->cmd || !strstr(o->cmd, "{dir}")))
+        return st_error_set(err, ST_EUSAGE, "Q%d needs {dir} in --cmd: the directory to serve", gr->question);
+    if (o->cmd && !strstr(o->cmd, "{port}"))
+        return st_error_set(err, ST_EUSAGE, "--cmd needs {port}: the port the program must listen on");
+    if (!o->cmd && !o->target)
+        return st_error_set(err, ST_EUSAGE, "grade needs --target URL or --cmd COMMAND");
+    if (o->cmd && o->target)
+        return st_error_set(err, ST_EUSAGE, "give --target or --cmd, not both");
+    if (o->target) {
+        /* parses and resolves the address: may block on DNS (runs are never on a loop) */
+        struct st_http_client *c;
+        struct st_error cerr = { 0 };
+        if (st_http_client_new(NULL, o->target, NULL, &c, &cerr))
+            return st_error_set(err, ST_EUSAGE, "--target: %s", cerr.msg);
+        st_http_client_free(c);
+    }
+    *out = gr;
+    return 0;
+}
+
+/* The checks of every round; fills res. */
+static void run_rounds(const struct st_grade_run_opts *o, const struct st_grader *gr, struct st_grade *g,
+                       struct result *rs, size_t *nres, struct st_grade_result *res)
+{
+    size_t nchecks = (size_t)count_checks(gr);
+    int repeat = o->repeat > 0 ? o->repeat : 1;
+    g_log(g, "target: http://%s   seed: %llu (repeat with --seed %llu)\n", g->target, (unsigned long long)o->seed,
+          (unsigned long long)o->seed);
+    for (int round = 0; round < repeat && !res->cancelled; round++) {
+        if (repeat > 1)
+            g_log(g, "-- round %d of %d (seed %llu)\n", round + 1, repeat,
+                  (unsigned long long)o->seed + (unsigned long long)round);
+        for (size_t i = 0; i < nchecks; i++) {
+            if (o->cancel && atomic_load(o->cancel)) {
+                res->cancelled = true;
+                g_log(g, "cancelled: %zu of %zu checks not run\n", nchecks * (size_t)repeat - *nres,
+                      nchecks * (size_t)repeat);
+                break;
+            }
+            /* Each check draws from its own stream: changing one check does not reshuffle the others. */
+            g->seed = o->seed + (uint64_t)round;
+            g->rng = g->seed * 0x100000001b3ull + i;
+            struct result *r = &rs[(*nres)++];
+            r->round = round + 1;
+            run_check(g, &gr->checks[i], r);
+            res->passed += r->passed;
+        }
+    }
+    res->total = (int)*nres;
+    g_log(g, "Q%d: %d/%zu checks passed\n", gr->question, res->passed, *nres);
+}
+
+int st_grade_run(const struct st_grade_run_opts *o, st_grade_line_fn line, void *arg, struct st_grade_result *res,
+                 struct st_error *err)
+{
+    *res = (struct st_grade_result){ .seed = o->seed };
+    const struct st_grader *gr = NULL;
+    int rc = check_opts(o, &gr, err);
+    if (rc || !gr)
+        return rc ? rc : ST_EINTERNAL;
+    res->question = gr->question;
+
+    struct st_grade g = { .line = line, .line_arg = arg, .verbose = o->verbose };
+    st_buf_init(&g.partial, ST_BUF_UNLIMITED);
+    g.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     struct proc p = { .out.fd = -1 };
     char target_buf[300];
     char *tmp = NULL, *dir = NULL;
-    uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : random_seed();
-    g.timeout_ms = (int)o->timeout;
-    g.verbose = o->verbose;
-    int exit_code = ST_EXIT_OK;
-    const char *error = NULL;
 
     const struct st_cur_question *q = st_cur_question(gr->question);
-    printf("Q%d: %s\n", gr->question, q ? q->text : "");
-    g.seed = seed;
-    g.rng = seed ^ 0x5eed5eed5eedull; /* prepare() draws from here (Q20's files) */
+    g_log(&g, "Q%d: %s\n", gr->question, q ? q->text : "");
+    g.seed = o->seed;
+    g.rng = o->seed ^ 0x5eed5eed5eedull; /* prepare() draws from here (Q20's files) */
     if (o->cmd) {
-        if (start_program(o, gr, &g, &p, target_buf, sizeof(target_buf), &tmp, &dir)) {
-            exit_code = ST_EXIT_FAIL;
-            error = "the program could not be started";
-        }
+        rc = start_program(o, gr, &g, &p, target_buf, sizeof(target_buf), &tmp, &dir, err);
+        if (rc)
+            res->error = "the program could not be started";
     } else {
         /* host:port for Host headers and raw requests: drop "http://" and a trailing '/' */
         const char *t = o->target;
@@ -753,44 +846,28 @@ static int run_grader(const struct opts *o, const struct st_grader *gr)
             target_buf[--tl] = '\0';
         g.target = target_buf;
     }
-    size_t nchecks = 0;
-    while (gr->checks[nchecks].name)
-        nchecks++;
-    size_t total = nchecks * (size_t)o->repeat;
+    size_t total = (size_t)count_checks(gr) * (size_t)(o->repeat > 0 ? o->repeat : 1);
     struct result *rs = st_xcalloc(total ? total : 1, sizeof(*rs));
     size_t nres = 0;
-    int passed = 0;
-    if (!error) {
-        struct st_error err;
-        if (st_http_client_new(NULL, g.target, &(struct st_http_client_opts){ .max_body = 16u << 20 }, &g.client,
-                               &err)) {
-            fprintf(stderr, "strata: --target: %s\n", err.msg);
-            exit_code = ST_EXIT_USAGE;
-            error = "bad target";
+    if (!rc) {
+        struct st_error cerr = { 0 };
+        rc = st_http_client_new(NULL, g.target, &(struct st_http_client_opts){ .max_body = 16u << 20 }, &g.client,
+                                &cerr);
+        if (rc) { /* checked above; only a name that stopped resolving gets here */
+            st_error_set(err, ST_EUSAGE, "--target: %s", cerr.msg);
+            res->error = "bad target";
+            rc = ST_EUSAGE;
         }
     }
-    if (!error) {
-        printf("target: http://%s   seed: %llu (repeat with --seed %llu)\n", g.target, (unsigned long long)seed,
-               (unsigned long long)seed);
-        for (int64_t round = 0; round < o->repeat; round++) {
-            if (o->repeat > 1)
-                printf("-- round %lld of %lld (seed %llu)\n", (long long)round + 1, (long long)o->repeat,
-                       (unsigned long long)seed + (unsigned long long)round);
-            for (size_t i = 0; i < nchecks; i++) {
-                /* Each check draws from its own stream: changing one check does not reshuffle the others. */
-                g.seed = seed + (uint64_t)round;
-                g.rng = g.seed * 0x100000001b3ull + i;
-                struct result *r = &rs[nres++];
-                r->round = (int)round + 1;
-                run_check(&g, &gr->checks[i], r);
-                passed += r->passed;
-            }
-        }
-        printf("Q%d: %d/%zu checks passed\n", gr->question, passed, nres);
-        exit_code = (size_t)passed == nres ? ST_EXIT_OK : ST_EXIT_FAIL;
+    if (!rc)
+        run_rounds(o, gr, &g, rs, &nres, res);
+    if (o->json) {
+        struct st_error jerr = { 0 };
+        if (write_json(o->json, gr, &g, o->seed, rs, nres, res->passed, res->error, &jerr) && !rc)
+            rc = st_error_set(err, jerr.code, "%s", jerr.msg);
     }
-    if (o->json && write_json(o->json, gr, &g, seed, rs, nres, passed, error) && exit_code == ST_EXIT_OK)
-        exit_code = ST_EXIT_FAIL;
+    if (g.partial.len) /* a last line without its newline */
+        g_log(&g, "\n");
     free(rs);
     st_http_client_free(g.client);
     if (g.has_proc || p.pid > 0)
@@ -802,12 +879,27 @@ static int run_grader(const struct opts *o, const struct st_grader *gr)
         free(tmp);
     }
     free(dir);
-    return exit_code;
+    st_buf_release(&g.partial);
+    return rc;
+}
+
+/* ---- the command ---- */
+
+static void print_line(void *arg, const char *text, size_t len)
+{
+    (void)arg;
+    fwrite(text, 1, len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout); /* a slow check shows progress; a pipe sees lines as they come */
 }
 
 int st_cli_grade(int argc, char **argv)
 {
-    struct opts o = { .seed = -1, .repeat = 1, .timeout = 5000 };
+    struct {
+        const char *target, *cmd, *json;
+        int64_t seed, repeat, timeout;
+        bool list, verbose;
+    } o = { .seed = -1, .repeat = 1, .timeout = 5000 };
     const struct st_flag flags[] = {
         { "list", 0, ST_FLAG_BOOL, &o.list, NULL, "list the graders" },
         { "target", 't', ST_FLAG_STR, &o.target, "URL", "the server to grade: http://HOST:PORT or HOST:PORT" },
@@ -846,41 +938,26 @@ int st_cli_grade(int argc, char **argv)
         fprintf(stderr, "strata: grade needs one question, e.g. Q11 (see 'strata grade --list')\n");
         return ST_EXIT_USAGE;
     }
-    const struct st_grader *gr = find_grader(argv[0]);
-    if (!gr) {
-        fprintf(stderr, "strata: no grader for '%s' (see 'strata grade --list')\n", argv[0]);
+    struct st_grade_run_opts ro = {
+        .grader = argv[0],
+        .target = o.target,
+        .cmd = o.cmd,
+        .seed = o.seed >= 0 ? (uint64_t)o.seed : st_grade_random_seed(),
+        .repeat = (int)o.repeat,
+        .timeout_ms = (int)o.timeout,
+        .verbose = o.verbose,
+        .json = o.json,
+    };
+    struct st_grade_result res;
+    struct st_error err = { 0 };
+    rc = st_grade_run(&ro, print_line, NULL, &res, &err);
+    if (rc == ST_ENOTFOUND || rc == ST_EUSAGE) {
+        fprintf(stderr, "strata: %s\n", err.msg);
         return ST_EXIT_USAGE;
     }
-    if (!o.cmd && (gr->needs & ST_GRADE_NEEDS_CMD)) {
-        fprintf(stderr, "strata: Q%d needs --cmd \"PROGRAM ARGS\" (it %s)\n", gr->question,
-                gr->needs & ST_GRADE_NEEDS_DIR ? "serves a directory the grader creates: use {dir} and {port}"
-                                               : "reads the program's output: use {port}");
-        return ST_EXIT_USAGE;
+    if (rc) {
+        fprintf(stderr, "strata: %s\n", err.msg);
+        return ST_EXIT_FAIL;
     }
-    if ((gr->needs & ST_GRADE_NEEDS_DIR) && (!o.cmd || !strstr(o.cmd, "{dir}"))) {
-        fprintf(stderr, "strata: Q%d needs {dir} in --cmd: the directory to serve\n", gr->question);
-        return ST_EXIT_USAGE;
-    }
-    if (o.cmd && !strstr(o.cmd, "{port}")) {
-        fprintf(stderr, "strata: --cmd needs {port}: the port the program must listen on\n");
-        return ST_EXIT_USAGE;
-    }
-    if (!o.cmd && !o.target) {
-        fprintf(stderr, "strata: grade needs --target URL or --cmd COMMAND\n");
-        return ST_EXIT_USAGE;
-    }
-    if (o.cmd && o.target) {
-        fprintf(stderr, "strata: give --target or --cmd, not both\n");
-        return ST_EXIT_USAGE;
-    }
-    if (o.target) {
-        struct st_http_client *c;
-        struct st_error err;
-        if (st_http_client_new(NULL, o.target, NULL, &c, &err)) {
-            fprintf(stderr, "strata: --target: %s\n", err.msg);
-            return ST_EXIT_USAGE;
-        }
-        st_http_client_free(c);
-    }
-    return run_grader(&o, gr);
+    return res.passed == res.total ? ST_EXIT_OK : ST_EXIT_FAIL;
 }

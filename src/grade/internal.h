@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "grade/grade.h"
 #include "http/client.h"
 
 struct st_grade;
@@ -59,6 +60,11 @@ struct st_grade {
     bool verbose;
     struct st_http_client *client; /* kept-alive client for ordinary requests */
 
+    /* The log: every line of the report goes to line(line_arg, text, len) (grade.h). */
+    st_grade_line_fn line;
+    void *line_arg;
+    struct st_buf partial; /* text after the last newline, not yet a line */
+
     /* The program under --cmd: its stdout and stderr, merged, as lines arrive. */
     bool has_proc;
     struct st_grade_output *output;
@@ -83,6 +89,10 @@ int64_t g_range(struct st_grade *g, int64_t lo, int64_t hi);
 /* n random characters from set (NUL-terminated into out, which holds n + 1). */
 void g_word(struct st_grade *g, char *out, size_t n, const char *set);
 #define G_ALNUM "abcdefghijklmnopqrstuvwxyz0123456789"
+
+/* ---- the report ---- */
+/* Append printf text to the log; each completed line ('\n') goes to g->line. */
+__attribute__((format(printf, 2, 3))) void g_log(struct st_grade *g, const char *fmt, ...);
 
 /* ---- failing ---- */
 __attribute__((format(printf, 2, 3))) bool g_fail(struct st_grade *g, const char *fmt, ...);
@@ -128,9 +138,10 @@ json_t *g_json(struct st_grade *g, const struct st_http_resp *r);
 /* status + application/problem+json + a JSON object whose "status" is status (when
  * need_status) and "title" a non-empty string (when need_title). The object or NULL. */
 json_t *g_problem(struct st_grade *g, const struct st_http_resp *r, int status, bool need_status, bool need_title);
-/* JSON as compact text for messages (static buffer, truncated). */
+/* JSON as compact text for messages (per-thread ring of buffers, truncated). */
 const char *g_json_text(const json_t *v);
-/* Printable, escaped, truncated text of bytes for messages (static ring of buffers). */
+/* Printable, escaped, truncated text of bytes for messages (a per-thread ring of buffers:
+ * graders run on several threads at once under `strata serve`). */
 const char *g_quote(const char *p, size_t n, size_t max);
 /* Case-insensitive substring search in a slice. */
 bool g_contains_ci(const char *p, size_t n, const char *needle);

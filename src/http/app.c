@@ -23,6 +23,8 @@ struct st_http_app_route {
     void (*fn)(struct st_http_ex *x, const struct st_http_route_match *m, void *data);
     void *data;
     struct st_http_app_route *next;
+    char *method;  /* "GET", or "*" for any method (owned) */
+    char *pattern; /* as registered (owned) */
 };
 
 void st_http_app_init(struct st_http_app *app)
@@ -36,6 +38,8 @@ void st_http_app_release(struct st_http_app *app)
     st_http_router_release(&app->router);
     for (struct st_http_app_route *r = app->routes, *next; r; r = next) {
         next = r->next;
+        free(r->method);
+        free(r->pattern);
         free(r);
     }
     for (size_t i = 0; i < app->nmw; i++)
@@ -50,18 +54,37 @@ int st_http_app_route(struct st_http_app *app, const char *method, const char *p
 {
     struct st_http_app_route *r = st_xmalloc(sizeof *r);
     *r = (struct st_http_app_route){ fn, data, NULL };
+    r->method = st_xstrdup(method ? method : "*");
+    r->pattern = st_xstrdup(pattern);
     struct st_error err;
     st_error_clear(&err);
     int rc = st_http_router_add(&app->router, method, pattern, r, &err);
     if (rc) {
         st_log_error("http app: route refused", ST_LOG_STR("method", method ? method : "*"),
                      ST_LOG_STR("pattern", pattern), ST_LOG_STR("error", err.msg));
+        free(r->method);
+        free(r->pattern);
         free(r);
         return rc;
     }
     r->next = app->routes;
     app->routes = r;
     return 0;
+}
+
+/* The list is newest first: walk it back to front so routes come in registration order. */
+static int each_route(const struct st_http_app_route *r, int (*fn)(const char *, const char *, void *), void *arg)
+{
+    if (!r)
+        return 0;
+    int rc = each_route(r->next, fn, arg);
+    return rc ? rc : fn(r->method, r->pattern, arg);
+}
+
+int st_http_app_each_route(const struct st_http_app *app, int (*fn)(const char *method, const char *pattern, void *arg),
+                           void *arg)
+{
+    return each_route(app->routes, fn, arg);
 }
 
 int st_http_app_use(struct st_http_app *app, struct st_http_middleware mw)

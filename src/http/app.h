@@ -78,6 +78,15 @@ void st_http_app_release(struct st_http_app *app);
 int st_http_app_route(struct st_http_app *app, const char *method, const char *pattern,
                       void (*fn)(struct st_http_ex *x, const struct st_http_route_match *m, void *data), void *data);
 
+/*
+ * Call fn(method, pattern, arg) for every route, in registration order ("*" for a route of
+ * any method; HEAD is not listed separately). Both strings belong to the app. Stops at the
+ * first non-zero return of fn and returns it; 0 when every route was visited. Used by
+ * tests that hold an API description against the routes really served.
+ */
+int st_http_app_each_route(const struct st_http_app *app, int (*fn)(const char *method, const char *pattern, void *arg),
+                           void *arg);
+
 /* Append a middleware (see middleware.h); the app owns it from now on, even on failure.
  * 0 or ST_ELIMIT (more than ST_HTTP_APP_MIDDLEWARE_MAX). */
 int st_http_app_use(struct st_http_app *app, struct st_http_middleware mw);

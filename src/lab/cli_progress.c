@@ -11,7 +11,9 @@
 #include "base/flags.h"
 #include "curriculum/curriculum.h"
 #include "lab/cli.h"
+#include "lab/internal.h"
 #include "lab/progress.h"
+#include "lab/store.h"
 
 #define BAR_WIDTH 20
 
@@ -193,17 +195,45 @@ static int cmd_mark(int argc, char **argv)
     return rc;
 }
 
+/* Everything the local learner owns ("strata-lab" JSON), written atomically to path. */
+static int export_file(struct st_lab_store *s, const char *path, struct st_error *err)
+{
+    struct st_buf out;
+    st_buf_init(&out, ST_BUF_UNLIMITED);
+    int rc = st_lab_export_json(s, ST_PROGRESS_LOCAL_USER, &out, err);
+    if (rc == 0)
+        rc = st__progress_write_atomic(path, out.data, out.len, err);
+    st_buf_release(&out);
+    return rc;
+}
+
+/* A "strata-lab" or "strata-progress" file merged in, all or nothing. */
+static int import_file(struct st_lab_store *s, const char *path, size_t *applied, struct st_error *err)
+{
+    char *json;
+    size_t len;
+    int rc = st__progress_read_file(path, &json, &len, err);
+    if (rc)
+        return rc;
+    if ((rc = st_lab_import_json(s, ST_PROGRESS_LOCAL_USER, json, len, applied, err)) && rc != ST_EDB)
+        st__error_prefix(err, path);
+    free(json);
+    return rc;
+}
+
 static int cmd_transfer(int argc, char **argv, bool import)
 {
     const char *data = NULL;
     const struct st_flag flags[] = { DATA_FLAG(&data), { 0 } };
     const struct st_flags_spec export_spec = { "strata progress export [FLAGS] FILE",
-                                               "Write everything the learner owns (statuses and their history) to "
-                                               "FILE as JSON. The file is replaced atomically.",
+                                               "Write everything the learner owns (statuses and their history, "
+                                               "notes, reviews, grading attempts) to FILE as JSON (format "
+                                               "strata-lab). The file is replaced atomically.",
                                                flags, NULL };
     const struct st_flags_spec import_spec = { "strata progress import [FLAGS] FILE",
-                                               "Merge an export into this database: all or nothing. A status is "
-                                               "taken when it is newer than the one stored.",
+                                               "Merge an export (strata-lab, or the older strata-progress) into "
+                                               "this database: all or nothing. Each entry is taken when it is "
+                                               "newer than the one stored.",
                                                flags, NULL };
     int nargs, rc = st_cli_parse(import ? &import_spec : &export_spec, argc, argv, &nargs);
     if (rc >= 0)
@@ -212,19 +242,24 @@ static int cmd_transfer(int argc, char **argv, bool import)
         fprintf(stderr, "strata: progress %s takes one FILE\n", import ? "import" : "export");
         return ST_EXIT_USAGE;
     }
+    /* open_db creates the directory and migrates; the lab store then owns the transfer. */
     struct st_progress *p = NULL;
     if ((rc = open_db(data, &p)))
         return rc;
+    struct st_lab_store *s = NULL;
     struct st_error err;
     size_t applied = 0;
-    if (import ? st_progress_import(p, ST_PROGRESS_LOCAL_USER, argv[0], &applied, &err)
-               : st_progress_export(p, ST_PROGRESS_LOCAL_USER, argv[0], &err))
+    rc = st_lab_store_open(st_progress_path(p), &s, &err);
+    st_progress_close(p);
+    if (rc == 0)
+        rc = import ? import_file(s, argv[0], &applied, &err) : export_file(s, argv[0], &err);
+    if (rc)
         rc = st_cli_fail(&err);
     else if (import)
-        printf("Imported %s: %zu status%s taken.\n", argv[0], applied, applied == 1 ? "" : "es");
+        printf("Imported %s: %zu entr%s taken.\n", argv[0], applied, applied == 1 ? "y" : "ies");
     else
         printf("Exported to %s.\n", argv[0]);
-    st_progress_close(p);
+    st_lab_store_close(s);
     return rc;
 }
 

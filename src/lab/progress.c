@@ -23,6 +23,7 @@
 #include "base/buf.h"
 #include "base/time.h"
 #include "curriculum/curriculum.h"
+#include "lab/internal.h"
 
 #define EXPORT_FORMAT "strata-progress"
 #define EXPORT_VERSION 1
@@ -74,8 +75,52 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL,"
     "  UNIQUE (user_id, question_id, status, at));"
     "CREATE INDEX progress_events_recent ON progress_events (user_id, at);",
+    /* 1 -> 2: the lab's tables (lab/store.h): notes, spaced-repetition cards and their
+     * log, grading attempts with their logs. Times are Unix milliseconds. */
+    "CREATE TABLE notes ("
+    "  user_id INTEGER NOT NULL REFERENCES learners(id) ON DELETE CASCADE,"
+    "  question_id INTEGER NOT NULL CHECK (question_id BETWEEN 1 AND 500),"
+    "  text TEXT NOT NULL CHECK (length(CAST(text AS BLOB)) BETWEEN 1 AND 65536),"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_id, question_id)) WITHOUT ROWID;"
+    "CREATE TABLE reviews ("
+    "  user_id INTEGER NOT NULL REFERENCES learners(id) ON DELETE CASCADE,"
+    "  question_id INTEGER NOT NULL CHECK (question_id BETWEEN 1 AND 500),"
+    "  repetitions INTEGER NOT NULL CHECK (repetitions >= 0),"
+    "  ease REAL NOT NULL CHECK (ease >= 1.3),"
+    "  interval_days INTEGER NOT NULL CHECK (interval_days >= 0),"
+    "  due_ms INTEGER NOT NULL,"
+    "  last_ms INTEGER NOT NULL,"
+    "  last_grade INTEGER NOT NULL CHECK (last_grade BETWEEN 0 AND 5),"
+    "  PRIMARY KEY (user_id, question_id)) WITHOUT ROWID;"
+    "CREATE INDEX reviews_due ON reviews (user_id, due_ms);"
+    "CREATE TABLE review_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES learners(id) ON DELETE CASCADE,"
+    "  question_id INTEGER NOT NULL CHECK (question_id BETWEEN 1 AND 500),"
+    "  grade INTEGER NOT NULL CHECK (grade BETWEEN 0 AND 5),"
+    "  at_ms INTEGER NOT NULL,"
+    "  UNIQUE (user_id, question_id, at_ms, grade));"
+    "CREATE INDEX review_log_recent ON review_log (user_id, at_ms);"
+    "CREATE TABLE attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES learners(id) ON DELETE CASCADE,"
+    "  question_id INTEGER NOT NULL CHECK (question_id BETWEEN 1 AND 500),"
+    "  grader TEXT NOT NULL CHECK (length(CAST(grader AS BLOB)) BETWEEN 1 AND 31),"
+    "  target TEXT NOT NULL CHECK (length(CAST(target AS BLOB)) <= 255),"
+    "  seed INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL CHECK (state IN ('running', 'passed', 'failed', 'error')),"
+    "  passed INTEGER NOT NULL DEFAULT 0 CHECK (passed >= 0),"
+    "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= passed),"
+    "  log TEXT NOT NULL DEFAULT '',"
+    "  CHECK ((state = 'running') = (finished_ms = 0)));"
+    "CREATE INDEX attempts_by_question ON attempts (user_id, question_id, id DESC);"
+    "CREATE INDEX attempts_running ON attempts (state) WHERE state = 'running';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(NMIGRATIONS == ST_PROGRESS_SCHEMA_VERSION, "a migration was added: bump ST_PROGRESS_SCHEMA_VERSION");
 
 static int db_fail(struct st_progress *p, struct st_error *err, const char *what)
 {
@@ -160,6 +205,11 @@ void st_progress_close(struct st_progress *p)
 const char *st_progress_path(const struct st_progress *p)
 {
     return p->path;
+}
+
+sqlite3 *st__progress_db(struct st_progress *p)
+{
+    return p->db;
 }
 
 int st_progress_data_dir(const char *dir, char *out, size_t cap, struct st_error *err)
@@ -342,7 +392,7 @@ static int rows_json(struct st_progress *p, const char *sql, int64_t user, const
 }
 
 /* Write data to path atomically: a temp file beside it, fsync, rename, fsync the folder. */
-static int write_atomic(const char *path, const char *data, size_t len, struct st_error *err)
+int st__progress_write_atomic(const char *path, const char *data, size_t len, struct st_error *err)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
@@ -409,7 +459,7 @@ int st_progress_export(struct st_progress *p, int64_t user, const char *path, st
         if (!text || st_buf_append_c(&out, text) || st_buf_append_byte(&out, '\n'))
             rc = st_error_set(err, -ENOMEM, "out of memory writing the export");
         else
-            rc = write_atomic(path, out.data, out.len, err);
+            rc = st__progress_write_atomic(path, out.data, out.len, err);
         st_buf_release(&out);
         free(text);
     }
@@ -537,25 +587,50 @@ int st_progress_import_json(struct st_progress *p, int64_t user, const char *jso
     return rc;
 }
 
-int st_progress_import(struct st_progress *p, int64_t user, const char *path, size_t *applied, struct st_error *err)
+int st__progress_read_file(const char *path, char **data, size_t *len, struct st_error *err)
 {
+    *data = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return st_error_set(err, -errno, "%s: cannot read: %s", path, strerror(errno));
     char *buf = st_xmalloc(IMPORT_MAX_BYTES + 1);
-    size_t len = fread(buf, 1, IMPORT_MAX_BYTES + 1, f);
+    size_t n = fread(buf, 1, IMPORT_MAX_BYTES + 1, f);
     bool bad = ferror(f);
     fclose(f);
-    int rc;
+    int rc = 0;
     if (bad)
         rc = st_error_set(err, -EIO, "%s: cannot read", path);
-    else if (len > IMPORT_MAX_BYTES)
+    else if (n > IMPORT_MAX_BYTES)
         rc = st_error_set(err, ST_ELIMIT, "%s: larger than %u MiB", path, IMPORT_MAX_BYTES >> 20);
-    else if ((rc = st_progress_import_json(p, user, buf, len, applied, err)) && rc != ST_EDB) {
-        char msg[sizeof(err->msg)];
-        snprintf(msg, sizeof(msg), "%s", err->msg);
-        st_error_set(err, rc, "%s: %s", path, msg);
+    if (rc) {
+        free(buf);
+        return rc;
     }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+void st__error_prefix(struct st_error *err, const char *prefix)
+{
+    if (!err)
+        return;
+    char msg[sizeof(err->msg)];
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    st_error_set(err, err->code, "%s: %s", prefix, msg);
+}
+
+int st_progress_import(struct st_progress *p, int64_t user, const char *path, size_t *applied, struct st_error *err)
+{
+    char *buf;
+    size_t len;
+    int rc = st__progress_read_file(path, &buf, &len, err);
+    if (rc)
+        return rc;
+    if ((rc = st_progress_import_json(p, user, buf, len, applied, err)) && rc != ST_EDB)
+        st__error_prefix(err, path);
     free(buf);
     return rc;
 }

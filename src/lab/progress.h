@@ -20,7 +20,7 @@
 #include "base/err.h"
 
 #define ST_PROGRESS_LOCAL_USER 1
-#define ST_PROGRESS_SCHEMA_VERSION 1
+#define ST_PROGRESS_SCHEMA_VERSION 2 /* the migrations in progress.c; newer databases are refused */
 
 enum st_status { ST_STATUS_TODO, ST_STATUS_DOING, ST_STATUS_DONE, ST_STATUS_REVIEW, ST_STATUS_COUNT };
 

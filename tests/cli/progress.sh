@@ -25,10 +25,13 @@ ok "  ... lands in --data" test -s "$work/other/progress.db"
 ok_match "WAL mode" '^wal$' "$(sqlite3 "$work/data/progress.db" 'PRAGMA journal_mode')"
 
 ok "export" "$S" progress export "$work/export.json"
-ok "export is JSON with 4 statuses" python3 -c '
-import json,sys; d=json.load(open(sys.argv[1])); assert d["format"]=="strata-progress" and len(d["progress"])==4, d' "$work/export.json"
+ok "export is JSON (strata-lab) with 4 statuses" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); assert d["format"]=="strata-lab" and len(d["statuses"])==4 and len(d["events"])==4, d' "$work/export.json"
 ok "import into a fresh data dir" "$S" progress import --data "$work/fresh" "$work/export.json"
 ok "fresh dir has the same progress" test "$("$S" progress --json --data "$work/fresh")" = "$json"
+printf '{"format":"strata-progress","version":1,"progress":[{"question":9,"status":"done","updated_at":"2020-01-01T00:00:00Z"}]}' > "$work/v1.json"
+ok "an older strata-progress file still imports" "$S" progress import --data "$work/v1" "$work/v1.json"
+ok_match "  ... and its status is there" '"done": *1' "$("$S" progress --json --data "$work/v1")"
 
 # Bad input: exit 2, one line, nothing changed.
 before=$(sqlite3 "$work/data/progress.db" 'SELECT count(*) FROM progress; SELECT count(*) FROM progress_events')

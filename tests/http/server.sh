@@ -163,9 +163,10 @@ EOF
 RAW=(python3 "$T/raw.py")
 
 # start NAME APP ARGS... - start `strata example APP ARGS` with --listen 127.0.0.1:0; sets
-# pid_NAME and port_NAME, or fails the test and returns 1.
+# pid and port, or fails the test and returns 1.
 start() {
-    local name=$1 app=$2 pid port=
+    local name=$1 app=$2
+    port=
     shift 2
     "$S" example "$app" --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     pid=$!
@@ -179,8 +180,6 @@ start() {
         tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
         return 1
     fi
-    printf -v "pid_$name" '%s' "$pid"
-    printf -v "port_$name" '%s' "$port"
     return 0
 }
 
@@ -192,7 +191,7 @@ stop_within() {
     t0=$(date +%s%3N)
     kill -"$1" "$pid"
     # kill -0 also succeeds on a zombie: look at the state, and let wait reap it.
-    while [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v '^Z')" ]; do
+    while ps -o stat= -p "$pid" 2>/dev/null | grep -qv '^Z'; do
         now=$(date +%s%3N)
         if [ $((now - t0)) -gt "$limit_ms" ]; then
             kill -9 "$pid" 2>/dev/null
@@ -212,6 +211,7 @@ C=(curl -s --max-time 10)
 
 # ---- bench: framing, keep-alive, errors ----
 if start bench bench --workers 2; then
+    pid_bench=$pid port_bench=$port
     U=http://127.0.0.1:$port_bench
     tap_result 1 "bench started on port $port_bench"
 
@@ -223,7 +223,7 @@ if start bench bench --workers 2; then
     body=$("${C[@]}" -D "$T/json.head" "$U/json")
     if [ "$body" = '{"message":"Hello, World!"}' ]; then tap_result 1 "/json body is exactly {\"message\":\"Hello, World!\"}"
     else tap_result 0 "/json body is exactly {\"message\":\"Hello, World!\"}" "got: $body"; fi
-    ok_match "/json is application/json" '^content-type: application/json' "$(tr -d '\r' <"$T/json.head" | tr 'A-Z' 'a-z')"
+    ok_match "/json is application/json" '^content-type: application/json' "$(tr -d '\r' <"$T/json.head" | tr '[:upper:]' '[:lower:]')"
 
     head=$("${C[@]}" -I "$U/plaintext" | tr -d '\r')
     ok_match "HEAD /plaintext: 200 with Content-Length: 13" '^HTTP/1.1 200.*[Cc]ontent-[Ll]ength: 13' "$(printf '%s' "$head" | tr '\n' ' ')"
@@ -265,6 +265,7 @@ fi
 
 # ---- a slow client cannot hold a stop past the drain deadline (10 s) ----
 if start slow bench --workers 2; then
+    pid_slow=$pid port_slow=$port
     "${RAW[@]}" hold "$port_slow" partial 2 >"$T/partial.out" 2>&1 &
     holder=$!
     PIDS+=("$holder")
@@ -280,6 +281,7 @@ fi
 # ---- basics: Expect: 100-continue; SIGHUP reopens the log file ----
 LOG=$T/access.log
 if STRATA_LOG_FILE=$LOG start basics basics --workers 2; then
+    pid_basics=$pid port_basics=$port
     U=http://127.0.0.1:$port_basics
     ok "Expect: 100-continue on POST /echo: '100 Continue' first, then 200" "${RAW[@]}" continue "$port_basics"
 
