@@ -274,6 +274,18 @@ void st_lab_store_close(struct st_lab_store *s)
 
 /* ---- status -------------------------------------------------------------------------------- */
 
+int st_lab_store_data_version(struct st_lab_store *s, int64_t *out, struct st_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "data_version");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(s, err, "data_version");
+}
+
 int st_lab_status_all(struct st_lab_store *s, int64_t user, enum st_status out[], struct st_error *err)
 {
     for (int i = 0; i < ST_CUR_QUESTIONS; i++)

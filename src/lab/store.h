@@ -29,6 +29,10 @@ struct st_lab_store;
 int st_lab_store_open(const char *db_path, struct st_lab_store **out, struct st_error *err);
 void st_lab_store_close(struct st_lab_store *s);
 
+/* PRAGMA data_version: changes when another connection (any process) committed since
+ * this connection last looked. Lets readers cache what they read (web.c). */
+int st_lab_store_data_version(struct st_lab_store *s, int64_t *out, struct st_error *err);
+
 /* ---- status (the same rows as progress.h) ---- */
 
 /* out[id - 1] for every question 1..ST_CUR_QUESTIONS. */
@@ -103,8 +107,8 @@ int st_lab_attempt_finish(struct st_lab_store *s, int64_t id, enum st_lab_attemp
 int st_lab_attempts_list(struct st_lab_store *s, int64_t user, int question, struct st_lab_attempt *out, size_t max,
                          size_t *n, struct st_error *err);
 /* One attempt and (if log is not NULL) its log; ST_ENOTFOUND if not this user's. */
-int st_lab_attempt_get(struct st_lab_store *s, int64_t user, int64_t id, struct st_lab_attempt *out,
-                       struct st_buf *log, struct st_error *err);
+int st_lab_attempt_get(struct st_lab_store *s, int64_t user, int64_t id, struct st_lab_attempt *out, struct st_buf *log,
+                       struct st_error *err);
 /* Attempts left "running" by a crash become "error" (call once at server start). */
 int st_lab_attempts_abandon(struct st_lab_store *s, int64_t now_ms, struct st_error *err);
 

@@ -92,8 +92,9 @@ struct st_lab_jobs {
     struct st_io_loop *loop; /* the pool's completions run here, on `thread` */
     pthread_t thread;
     bool thread_started;
-    const char *db_path; /* the st_lab_web's */
-    atomic_bool cancel;  /* shutting down: graders stop before their next check */
+    const char *db_path;    /* the st_lab_web's */
+    struct st_lab_web *web; /* to announce stored results (st_lab_web_changed) */
+    atomic_bool cancel;     /* shutting down: graders stop before their next check */
     pthread_mutex_t mu;
     struct job *list; /* running, waiting and recently finished */
     int active;       /* slots taken: waiting + running (+ being created) */
@@ -212,6 +213,7 @@ static void job_finish(struct job *j, enum st_lab_attempt_state state, int passe
         rc = st_lab_attempt_finish(s, j->id, state, passed, total, j->log.data ? j->log.data : "", j->log.len, now,
                                    &err);
     st_lab_store_close(s);
+    st_lab_web_changed(jobs->web); /* pages cached by the workers show the result */
     if (rc)
         st_log_error("grade: cannot store the attempt", ST_LOG_INT("attempt", j->id), ST_LOG_STR("error", err.msg));
     pthread_mutex_lock(&jobs->mu);
@@ -301,10 +303,11 @@ static void *jobs_thread(void *arg)
     return NULL;
 }
 
-static int jobs_new(const char *db_path, struct st_lab_jobs **out)
+static int jobs_new(struct st_lab_web *w, struct st_lab_jobs **out)
 {
     struct st_lab_jobs *jobs = st_xcalloc(1, sizeof *jobs);
-    jobs->db_path = db_path;
+    jobs->db_path = w->db_path;
+    jobs->web = w;
     atomic_init(&jobs->cancel, false);
     pthread_mutex_init(&jobs->mu, NULL);
     int rc = st_io_loop_new(&jobs->loop);
@@ -1166,7 +1169,7 @@ static const struct {
 int st_lab_grade_routes(struct st_lab_web *w)
 {
     int rc = 0;
-    if (!w->jobs && (rc = jobs_new(w->db_path, &w->jobs)) != 0) {
+    if (!w->jobs && (rc = jobs_new(w, &w->jobs)) != 0) {
         st_log_error("grade: cannot start the jobs pool", ST_LOG_INT("rc", rc));
         return rc;
     }

@@ -238,7 +238,7 @@ static bool load_status(struct st_lab_web *w, struct st_http_ex *x, struct st_la
 {
     struct st_error err = { 0 };
     struct st_lab_store *s = st_lab_web_store(w, x);
-    if (!s || st_lab_status_all(s, ST_LAB_USER, st, &err)) {
+    if (!s || st_lab_web_status_all(w, x, st, &err)) {
         db_error_page(x, &err);
         return false;
     }
@@ -548,10 +548,11 @@ static void page_question(struct st_http_ex *x, const struct st_http_route_match
     struct st_buf note;
     st_buf_init(&note, ST_LAB_NOTE_MAX + 1);
     int64_t note_ms = 0;
-    int rc = st_lab_note_get(s, ST_LAB_USER, id, &note, &note_ms, &err);
-    struct st_lab_attempt att[10];
+    int rc = st_lab_web_note_get(data, x, id, &note, &note_ms, &err);
+    struct st_lab_attempt att[ST_LAB_VIEW_ATTEMPTS];
     size_t natt = 0;
-    if ((rc && rc != ST_ENOTFOUND) || (q->grader && st_lab_attempts_list(s, ST_LAB_USER, id, att, 10, &natt, &err))) {
+    if ((rc && rc != ST_ENOTFOUND) ||
+        (q->grader && st_lab_web_attempts(data, x, id, att, ST_LAB_VIEW_ATTEMPTS, &natt, &err))) {
         st_buf_release(&note);
         db_error_page(x, &err);
         return;

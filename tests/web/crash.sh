@@ -10,6 +10,8 @@
 # PRAGMA integrity_check. The state checked becomes the baseline of the next round.
 set -u
 . "$SRCROOT/tests/lib/tap.sh"
+# The interpreter itself, not a version manager's shim in front of it: started many times.
+py=$(python3 -c 'import sys; print(sys.executable)')
 S=$STRATA
 work=$(mktemp -d)
 srv=
@@ -134,10 +136,10 @@ tap_result 1 "server starts"
 for r in $(seq 1 "$rounds"); do
     log=$work/log.$r
     : >"$log"
-    python3 "$work/writer.py" "$base" "$log" "$r" &
+    "$py" "$work/writer.py" "$base" "$log" "$r" &
     writer=$!
     # A random moment once writes flow: 0.3 .. 1.5 s.
-    sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 1.5), 3))')"
+    sleep "$("$py" -c 'import random; print(round(random.uniform(0.3, 1.5), 3))')"
     kill -KILL "$srv"
     wait "$srv" 2>/dev/null
     st=$?
@@ -150,12 +152,12 @@ for r in $(seq 1 "$rounds"); do
         tap_result 0 "round $r: restart on the same data" "$(tail -5 "$work/serve.err")"
         break
     fi
-    out=$(python3 "$work/check.py" "$base" "$log" "$work/state.json" 2>&1)
+    out=$("$py" "$work/check.py" "$base" "$log" "$work/state.json" 2>&1)
     tap_result "$([ $? = 0 ] && echo 1 || echo 0)" "round $r: every acknowledged write survived (${out%%$'\n'*})" "$out"
 done
 
 # The CLI reads the same state the API was checked against.
-ok "the CLI agrees with the last state checked" python3 -c '
+ok "the CLI agrees with the last state checked" "$py" -c '
 import json,sys; st=json.load(open(sys.argv[1]))["status"]; c=json.loads(sys.argv[2])
 for k in ("todo","doing","done","review"):
     assert c[k] == sum(1 for v in st.values() if v == k), (k, c)' "$work/state.json" "$("$S" progress --json --data "$data")"
