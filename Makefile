@@ -5,6 +5,7 @@
 #   make test       install missing packages, build with ASan+UBSan, run every test
 #   make bench      benchmarks (bench/README.md)
 #   make bench-http the HTTP engine against nginx (bench/http.sh)
+#   make bench-lab  the lab's pages against nginx plaintext, and a soak (bench/lab.sh)
 #   make fuzz       libFuzzer over every parser (FUZZ_SECONDS per target, default 30)
 #   make fmt        clang-format the sources
 #   make lint       clang-format check, clang-tidy, cppcheck
@@ -22,7 +23,7 @@ ASAN := build-asan
 FUZZ := build-fuzz
 SOURCES := $(shell find src tests tools fuzz bench -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all strata run test deps test-deps bench bench-http fuzz fmt lint install clean
+.PHONY: all strata run test deps test-deps bench bench-http bench-lab fuzz fmt lint install clean
 
 all: strata
 
@@ -71,6 +72,13 @@ bench-http: deps
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	bench/http.sh $(BUILD)
+
+# The lab's question page and API list against nginx's plaintext, plus a 5-minute soak.
+bench-lab: deps
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+	bench/lab.sh $(BUILD)
 
 $(FUZZ)/build.ninja:
 	CC=clang $(MESON) setup $(FUZZ) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \
