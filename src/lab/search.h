@@ -33,13 +33,13 @@ struct st_lab_search_query {
 
 struct st_lab_hit {
     int question;
-    double rank;          /* bm25, lower is better */
-    const char *snippet;  /* safe HTML with <mark>, in the arena */
+    double rank;         /* bm25, lower is better */
+    const char *snippet; /* safe HTML with <mark>, in the arena */
 };
 
 /* Hits ranked best first into out[0..*n) (at most q->limit), *total all matches.
  * Strings go to arena a. An empty text is ST_EPARSE. */
-int st_lab_search_run(struct st_lab_search *s, const struct st_lab_search_query *q, struct st_lab_hit *out,
-                      size_t *n, size_t *total, struct st_arena *a, struct st_error *err);
+int st_lab_search_run(struct st_lab_search *s, const struct st_lab_search_query *q, struct st_lab_hit *out, size_t *n,
+                      size_t *total, struct st_arena *a, struct st_error *err);
 
 #endif
