@@ -8,6 +8,9 @@
  *
  * The script is optional (every page works without it): on the review page it lets the
  * keys 0-5 press the grade buttons once the answer is shown.
+ *
+ * The icon is a small SVG, linked from every page and also answered at /favicon.ico, which
+ * browsers fetch on their own: without it every page load logs a 404 in the console.
  */
 #include "web/assets.h"
 
@@ -140,14 +143,20 @@ static const char app_js[] = "'use strict';\n"
                              "  if (b) { e.preventDefault(); b.click(); }\n"
                              "});\n";
 
+static const char icon_svg[] = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">"
+                               "<rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#1f5fbf\"/>"
+                               "<rect x=\"3\" y=\"4\" width=\"10\" height=\"2\" fill=\"#fff\"/>"
+                               "<rect x=\"3\" y=\"7\" width=\"7\" height=\"2\" fill=\"#fff\"/>"
+                               "<rect x=\"3\" y=\"10\" width=\"4\" height=\"2\" fill=\"#fff\"/></svg>\n";
+
 static char version[17];
 static pthread_once_t version_once = PTHREAD_ONCE_INIT;
 
 static void version_init(void)
 {
     uint64_t h = 14695981039346656037ull; /* FNV-1a 64 */
-    const char *parts[] = { style_css, app_js };
-    for (size_t k = 0; k < 2; k++)
+    const char *parts[] = { style_css, app_js, icon_svg };
+    for (size_t k = 0; k < sizeof parts / sizeof *parts; k++)
         for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++)
             h = (h ^ *p) * 1099511628211ull;
     snprintf(version, sizeof version, "%016llx", (unsigned long long)h);
@@ -186,8 +195,16 @@ static void get_js(struct st_http_ex *x, const struct st_http_route_match *m, vo
     asset(x, "text/javascript; charset=utf-8", app_js, sizeof app_js - 1);
 }
 
+static void get_icon(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m, (void)data;
+    asset(x, "image/svg+xml", icon_svg, sizeof icon_svg - 1);
+}
+
 int st__web_assets_routes(struct st_lab_web *w)
 {
     int rc = st_http_app_route(&w->app, "GET", "/assets/style.css", get_css, w);
-    return rc ? rc : st_http_app_route(&w->app, "GET", "/assets/app.js", get_js, w);
+    rc = rc ? rc : st_http_app_route(&w->app, "GET", "/assets/app.js", get_js, w);
+    rc = rc ? rc : st_http_app_route(&w->app, "GET", "/assets/icon.svg", get_icon, w);
+    return rc ? rc : st_http_app_route(&w->app, "GET", "/favicon.ico", get_icon, w);
 }

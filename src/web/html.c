@@ -125,9 +125,10 @@ void st_html_page_begin(struct st_buf *b, const char *title, const char *active)
                 "<meta name=\"color-scheme\" content=\"light dark\">\n"
                 "<title>%s &middot; strata lab</title>\n"
                 "<link rel=\"stylesheet\" href=\"/assets/style.css?v=%s\">\n"
+                "<link rel=\"icon\" type=\"image/svg+xml\" href=\"/assets/icon.svg?v=%s\">\n"
                 "</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n"
                 "<header class=\"top\"><nav aria-label=\"Main\"><a class=\"brand\" href=\"/\">strata lab</a><ul>",
-                title ? title : "", st__web_asset_version());
+                title ? title : "", st__web_asset_version(), st__web_asset_version());
     for (size_t i = 0; i < sizeof nav / sizeof *nav; i++) {
         bool on = active && strcmp(active, nav[i].key) == 0;
         st_html_fmt(b, "<li><a href=\"%s\"%R>%s</a></li>", nav[i].href, on ? " aria-current=\"page\"" : "",
