@@ -36,8 +36,12 @@ for g in "${groups[@]}"; do
     esac
 done
 
+# Packages whose program may come from elsewhere (e.g. NodeSource's nodejs ships npm and
+# conflicts with Debian's npm package): present if the command is on PATH.
+declare -A provides=([nodejs]=node [npm]=npm)
 missing=()
 for p in "${!why[@]}"; do
+    [ -n "${provides[$p]:-}" ] && command -v "${provides[$p]}" >/dev/null 2>&1 && continue
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
