@@ -79,8 +79,11 @@ struct st_http_conn {
     bool peer_eof;        /* the client closed its side */
     bool in_process;      /* process_input is on the stack */
     bool defer_queued;
-    bool reading; /* ST_IO_READ wanted */
-    bool first;   /* no request completed yet on this connection */
+    bool reading;    /* ST_IO_READ wanted */
+    bool ring;       /* reads arrive through the loop's io_uring (ST_IO_RDATA) */
+    bool sending;    /* an st_io_send is in flight: its ST_IO_SENT continues the writing */
+    bool sync_write; /* the socket buffer filled up: write with st_io_flush until out drains */
+    bool first;      /* no request completed yet on this connection */
     void (*on_drain)(struct st_http_ex *, void *);
     void *on_drain_arg;
     struct st_arena arena;
@@ -1019,8 +1022,14 @@ static void schedule_process(struct st_http_conn *c)
 static void conn_write(struct st_http_conn *c)
 {
     struct st_http_server *s = c->s;
-    if (c->closed)
+    if (c->closed || c->sending)
         return;
+    /* The common case, a response in memory: it leaves with every other connection's in
+     * the loop's next io_uring_enter (io.h). ST_IO_SENT brings us back here. */
+    if (c->out.len && c->file_fd < 0 && !c->sync_write && st_io_send(s->loop, &c->w, &c->out)) {
+        c->sending = true;
+        return;
+    }
     size_t before = c->out.len;
     if (c->file_fd >= 0 && c->out.len) {
         /* The head of a sendfile body: MSG_MORE lets the kernel put it in one segment with
@@ -1031,6 +1040,8 @@ static void conn_write(struct st_http_conn *c)
     }
     int rc = c->out.len ? st_io_flush(s->loop, &c->w, &c->out) : 0;
     STAT_ADD(s, st_out, before - c->out.len);
+    if (c->out.len == 0)
+        c->sync_write = false;
     while (rc == 0 && c->file_fd >= 0) {
         off_t off = (off_t)c->file_off;
         size_t chunk = c->file_left > (1u << 30) ? (1u << 30) : (size_t)c->file_left;
@@ -1081,11 +1092,63 @@ static void conn_write(struct st_http_conn *c)
     }
 }
 
+/* EOF or error. A client may half-close after sending its requests (printf | nc):
+ * everything complete was answered already, so finish writing, then close. */
+static void peer_gone(struct st_http_conn *c, bool error)
+{
+    c->peer_eof = true;
+    set_reading(c, false);
+    if (error || (!c->has_request && c->out.len == 0 && c->file_fd < 0 && !c->sending)) {
+        conn_close(c);
+        return;
+    }
+    c->closing = true;
+}
+
+/* Bytes the ring appended to c->in (n > 0), end of stream (0), an error or ST_ELIMIT. */
+static void on_ring_data(struct st_http_conn *c, long n)
+{
+    struct st_http_server *s = c->s;
+    if (c->state == C_LINGER) {
+        st_buf_clear(&c->in);
+        if (n <= 0)
+            conn_close(c);
+        return;
+    }
+    if (!c->reading)
+        return; /* not delivered while not reading (io.h); kept for symmetry */
+    if (n == ST_ELIMIT) {
+        set_reading(c, false);
+        server_error(c, 431, "request too large");
+        return;
+    }
+    if (n > 0) {
+        STAT_ADD(s, st_in, (uint64_t)n);
+        if (c->state == C_BODY)
+            set_deadline(c, DEF(s->cfg.body_timeout_ms, 10000));
+        process_input(c);
+        return;
+    }
+    peer_gone(c, n < 0);
+}
+
 static void on_io(struct st_io_loop *loop, struct st_io_watch *w, unsigned revents)
 {
     (void)loop;
     struct st_http_conn *c = w->data;
     struct st_http_server *s = c->s;
+    if (revents & ST_IO_SENT) {
+        c->sending = false;
+        if (w->sres > 0)
+            STAT_ADD(s, st_out, (uint64_t)w->sres);
+        if (w->sres < 0 && w->sres != -EAGAIN) {
+            conn_close(c);
+            return;
+        }
+        if (c->out.len) /* the socket was full: the rest waits for EPOLLOUT */
+            c->sync_write = true;
+        revents |= ST_IO_WRITE;
+    }
     if (revents & ST_IO_WRITE) {
         conn_write(c);
         if (c->closed)
@@ -1099,6 +1162,13 @@ static void on_io(struct st_io_loop *loop, struct st_io_watch *w, unsigned reven
     }
     if (!(revents & (ST_IO_READ | ST_IO_ERROR)) || c->closed)
         return;
+    if (c->ring) {
+        /* epoll's view of a ring socket (an error beside EPOLLOUT) is reported again by
+         * the receive, in order with the data: wait for that */
+        if (revents & ST_IO_RDATA)
+            on_ring_data(c, w->rres);
+        return;
+    }
     if (c->state == C_LINGER) {
         char drop[4096];
         ssize_t n = read(w->fd, drop, sizeof drop);
@@ -1129,15 +1199,7 @@ static void on_io(struct st_io_loop *loop, struct st_io_watch *w, unsigned reven
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
-    /* EOF or error. A client may half-close after sending its requests (printf | nc):
-     * everything complete was answered already, so finish writing, then close. */
-    c->peer_eof = true;
-    set_reading(c, false);
-    if (n < 0 || (!c->has_request && c->out.len == 0 && c->file_fd < 0)) {
-        conn_close(c);
-        return;
-    }
-    c->closing = true;
+    peer_gone(c, n < 0);
 }
 
 static void on_timer(struct st_io_loop *loop, struct st_io_timer *t)
@@ -1222,6 +1284,7 @@ static void on_accept(struct st_io_acceptor *a, int fd)
     peer_name(fd, c->ex.peer, sizeof c->ex.peer);
     st_http_request_init(&c->req);
     st_io_watch_init(&c->w, fd, on_io, c);
+    c->ring = st_io_watch_ring_read(s->loop, &c->w, &c->in);
     st_io_timer_init(&c->timer, on_timer, c);
     c->next = s->conns;
     if (s->conns)
@@ -1316,7 +1379,7 @@ void st_http_server_drain(struct st_http_server *s, void (*done)(void *arg), voi
     st_io_acceptor_stop(s->loop, &s->acc);
     for (struct st_http_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
-        bool idle = !c->has_request && c->state == C_HEAD && c->in.len == c->in_pos && c->out.len == 0;
+        bool idle = !c->has_request && c->state == C_HEAD && c->in.len == c->in_pos && c->out.len == 0 && !c->sending;
         if (idle && !c->closed)
             conn_close(c);
         else

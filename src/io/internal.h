@@ -47,7 +47,25 @@ struct st_io_loop {
     struct st_io_work *done_head, *done_tail; /* pool completions */
 
     struct st_io_group *group; /* set by st_io_run_workers */
+
+    struct st_io_ring *ring; /* ring.c: io_uring state, NULL when the loop has none */
+    bool ring_failed;        /* io_uring could not be set up: stay on epoll */
 };
+
+/* ring.c: the loop's io_uring (completion-based socket I/O, io.h). */
+void st__io_ring_new(struct st_io_loop *loop);
+void st__io_ring_free(struct st_io_loop *loop);
+/* The loop is in ring mode (a ring watch exists): wait with st__io_ring_wait, not epoll_wait. */
+bool st__io_ring_mode(const struct st_io_loop *loop);
+/* Submit this turn's sends and ring requests, wait up to timeout_ms (-1: forever) for
+ * completions, process them; *epoll_ready tells whether the epoll fd has events.
+ * 0 or -errno. */
+int st__io_ring_wait(struct st_io_loop *loop, int timeout_ms, bool *epoll_ready);
+/* Work is pending for the next turn (held deliveries): the loop must not sleep. */
+bool st__io_ring_pending(const struct st_io_loop *loop);
+/* st_io_watch_set / st_io_watch_stop on a ring watch. */
+int st__io_ring_watch_set(struct st_io_loop *loop, struct st_io_watch *w, unsigned events);
+void st__io_ring_watch_stop(struct st_io_loop *loop, struct st_io_watch *w);
 
 /* Wake the loop from any thread (one eventfd write). */
 void st__io_wake(struct st_io_loop *loop);

@@ -64,7 +64,13 @@ void st_io_update_time(struct st_io_loop *loop);
 
 /* ---- fd watches ---------------------------------------------------------------------- */
 
-enum { ST_IO_READ = 1u, ST_IO_WRITE = 2u, ST_IO_ERROR = 4u /* revents only: EPOLLERR/HUP */ };
+enum {
+    ST_IO_READ = 1u,
+    ST_IO_WRITE = 2u,
+    ST_IO_ERROR = 4u, /* revents only: EPOLLERR/HUP */
+    ST_IO_RDATA = 8u, /* revents only, ring reads: the read already happened, see rres */
+    ST_IO_SENT = 16u, /* revents only, ring sends: st_io_send finished, see sres */
+};
 
 struct st_io_watch {
     int fd;          /* not owned: closing it is the caller's job (after stop) */
@@ -73,6 +79,11 @@ struct st_io_watch {
     /* Called on the loop thread when fd is ready; revents is a mask of ST_IO_READ/WRITE/ERROR. */
     void (*cb)(struct st_io_loop *loop, struct st_io_watch *w, unsigned revents);
     void *data; /* for the caller */
+    /* Completion-based I/O (st_io_watch_ring_read / st_io_send); zero when unused. */
+    struct st_buf *rbuf; /* ring reads append here */
+    long rres;           /* with ST_IO_RDATA: bytes appended (> 0), 0 end of stream, -errno, ST_ELIMIT */
+    long sres;           /* with ST_IO_SENT: bytes sent (the rest is back at the front of the buffer), or -errno */
+    uint32_t ring_slot;  /* loop-internal: the slot of in-flight ring operations, 0 none */
 };
 
 /* Prepare w for fd; registers nothing. */
@@ -88,6 +99,46 @@ int st_io_watch_set(struct st_io_loop *loop, struct st_io_watch *w, unsigned eve
  * of another watch in the same turn.
  */
 void st_io_watch_stop(struct st_io_loop *loop, struct st_io_watch *w);
+
+/* ---- completion-based socket I/O (io_uring) ----------------------------------------- */
+
+/*
+ * Each kernel crossing costs about 1-2 us on this project's machines (page-table isolation
+ * in a VM), more than the work of a small request, so a server that makes three crossings
+ * per request (epoll_wait, read, send) is bound by them (docs/adr/0012-io-uring.md). When
+ * the loop has an io_uring (Linux >= 6.1; STRATA_IO_URING=0 turns it off), a socket can
+ * instead be read with a multishot receive into kernel-selected buffers, and its output
+ * sent by the same io_uring_enter that waits for the next events: one crossing per loop
+ * turn for every connection together. Everything else (listeners, timers, eventfd,
+ * signals, write readiness) stays on epoll, whose fd the ring polls.
+ */
+
+/* true when the loop does ring I/O (else the functions below report false / do nothing). */
+bool st_io_ring_enabled(const struct st_io_loop *loop);
+
+/*
+ * Ring reads for w (call before the first st_io_watch_set; false without a ring, and
+ * then the caller reads on ST_IO_READ as usual). While w's interest includes ST_IO_READ,
+ * received bytes are appended to buf and w->cb gets ST_IO_READ | ST_IO_RDATA with
+ * w->rres set. While it does not, bytes that were already in flight are held by the loop
+ * (buf is not touched, so slices into it stay valid) and delivered once ST_IO_READ is
+ * wanted again, as is end of stream. ST_ELIMIT in rres: buf reached its max (the bytes
+ * are dropped; treat as a request too large).
+ */
+bool st_io_watch_ring_read(struct st_io_loop *loop, struct st_io_watch *w, struct st_buf *buf);
+
+/*
+ * Send out's bytes through the ring, together with every other send of this turn, at
+ * the end of the turn. The bytes are copied out of out (which is cleared: keep appending
+ * to it freely), so this suits responses up to a few tens of KiB; false (nothing done)
+ * without a ring, when out is larger than ST_IO_SEND_MAX while nothing is queued for w,
+ * or while an earlier send of w is in flight: then write synchronously (st_io_flush).
+ * Later, w->cb gets ST_IO_SENT with w->sres: bytes sent; whatever could not be sent (the
+ * socket buffer was full) is back at the front of out, so flush it with st_io_flush.
+ * Calling it again before the end of the turn appends to the same send.
+ */
+#define ST_IO_SEND_MAX 65536
+bool st_io_send(struct st_io_loop *loop, struct st_io_watch *w, struct st_buf *out);
 
 /* ---- timers (binary min-heap: start/stop/restart O(log n)) --------------------------- */
 

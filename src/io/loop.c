@@ -94,6 +94,7 @@ void st_io_loop_free(struct st_io_loop *loop)
     run_posted(loop);
     if (loop->evw.registered)
         st_io_watch_stop(loop, &loop->evw);
+    st__io_ring_free(loop);
     close(loop->evfd);
     close(loop->epfd);
     pthread_mutex_destroy(&loop->mu);
@@ -183,6 +184,8 @@ static void invalidate_pending(struct st_io_loop *loop, const struct st_io_watch
 int st_io_watch_set(struct st_io_loop *loop, struct st_io_watch *w, unsigned events)
 {
     events &= ST_IO_READ | ST_IO_WRITE;
+    if (w->ring_slot && loop->ring)
+        return st__io_ring_watch_set(loop, w, events); /* reads by the ring, writes by epoll */
     if (events == 0) {
         /* Deregister rather than keep an empty interest: epoll reports EPOLLHUP even then,
          * and level-triggered that would wake us every turn. */
@@ -205,6 +208,8 @@ int st_io_watch_set(struct st_io_loop *loop, struct st_io_watch *w, unsigned eve
 
 void st_io_watch_stop(struct st_io_loop *loop, struct st_io_watch *w)
 {
+    if (w->ring_slot && loop->ring)
+        st__io_ring_watch_stop(loop, w);
     if (w->registered) {
         /* Fails only if the fd was closed already, which also removed it from the set. */
         (void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
@@ -350,7 +355,7 @@ static void run_deferred(struct st_io_loop *loop)
 /* How long epoll_wait may sleep: not at all with deferred work, else until the next timer. */
 static int wait_timeout(struct st_io_loop *loop, int timeout_ms)
 {
-    if (loop->defer_head || atomic_load(&loop->stop))
+    if (loop->defer_head || atomic_load(&loop->stop) || st__io_ring_pending(loop))
         return 0;
     if (loop->heap_len == 0)
         return timeout_ms;
@@ -388,13 +393,32 @@ static void dispatch(struct st_io_loop *loop, int n)
     loop->ev_i = 0;
 }
 
+/* Wait for events: epoll alone, or (ring mode) the ring, which also polls the epoll fd. */
+static int wait_events(struct st_io_loop *loop, int timeout_ms)
+{
+    if (st__io_ring_mode(loop)) {
+        bool epoll_ready = false;
+        int rc = st__io_ring_wait(loop, wait_timeout(loop, timeout_ms), &epoll_ready);
+        if (rc)
+            return rc;
+        if (!epoll_ready)
+            return 0;
+        timeout_ms = 0; /* epoll has events: collect them without sleeping */
+    } else {
+        timeout_ms = wait_timeout(loop, timeout_ms);
+    }
+    int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    st_io_update_time(loop);
+    return n;
+}
+
 int st_io_loop_run_once(struct st_io_loop *loop, int timeout_ms)
 {
-    int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, wait_timeout(loop, timeout_ms));
-    if (n < 0 && errno != EINTR)
-        return -errno;
-    loop->now_ns = st_time_mono_ns();
-    loop->now = loop->now_ns / 1000000;
+    int n = wait_events(loop, timeout_ms);
+    if (n < 0)
+        return n;
     if (n > 0)
         dispatch(loop, n);
     run_timers(loop);
