@@ -50,6 +50,7 @@ struct st_io_loop {
 
     struct st_io_ring *ring; /* ring.c: io_uring state, NULL when the loop has none */
     bool ring_failed;        /* io_uring could not be set up: stay on epoll */
+    bool epoll_again;        /* ring mode: epoll reported events last turn; ask it again */
 };
 
 /* ring.c: the loop's io_uring (completion-based socket I/O, io.h). */

@@ -355,7 +355,7 @@ static void run_deferred(struct st_io_loop *loop)
 /* How long epoll_wait may sleep: not at all with deferred work, else until the next timer. */
 static int wait_timeout(struct st_io_loop *loop, int timeout_ms)
 {
-    if (loop->defer_head || atomic_load(&loop->stop) || st__io_ring_pending(loop))
+    if (loop->defer_head || atomic_load(&loop->stop) || st__io_ring_pending(loop) || loop->epoll_again)
         return 0;
     if (loop->heap_len == 0)
         return timeout_ms;
@@ -401,13 +401,20 @@ static int wait_events(struct st_io_loop *loop, int timeout_ms)
         int rc = st__io_ring_wait(loop, wait_timeout(loop, timeout_ms), &epoll_ready);
         if (rc)
             return rc;
-        if (!epoll_ready)
+        if (!epoll_ready && !loop->epoll_again)
             return 0;
-        timeout_ms = 0; /* epoll has events: collect them without sleeping */
-    } else {
-        timeout_ms = wait_timeout(loop, timeout_ms);
+        /* Collect epoll's events without sleeping. The ring's poll fires when epoll is
+         * woken, but a level-triggered fd left ready (a listener with more connections
+         * than one accept batch) wakes nobody again: after a turn with events, ask epoll
+         * once more on the next turn, until it has nothing. */
+        int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, 0);
+        if (n < 0)
+            return errno == EINTR ? 0 : -errno;
+        loop->epoll_again = n > 0;
+        st_io_update_time(loop);
+        return n;
     }
-    int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, timeout_ms);
+    int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, wait_timeout(loop, timeout_ms));
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     st_io_update_time(loop);

@@ -561,8 +561,11 @@ static void dispatch_cqe(struct st_io_loop *loop, uint64_t ud, int res, unsigned
             r->poll_armed = false;
         return;
     }
-    if (k == K_CANCEL || idx >= r->nslots || (r->slots[idx].gen & 0xffffffu) != gen)
+    if (k == K_CANCEL || idx >= r->nslots || (r->slots[idx].gen & 0xffffffu) != gen) {
+        if (k == K_RECV && (flags & IORING_CQE_F_BUFFER)) /* never expected; keep the buffer */
+            recycle(r, flags >> IORING_CQE_BUFFER_SHIFT);
         return;
+    }
     if (k == K_RECV)
         on_recv(loop, idx, res, flags);
     else if (k == K_SEND)
