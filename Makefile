@@ -6,6 +6,8 @@
 #   make bench      benchmarks (bench/README.md)
 #   make bench-http the HTTP engine against nginx (bench/http.sh)
 #   make bench-lab  the lab's pages against nginx plaintext, and a soak (bench/lab.sh)
+#   make bench-kv   strata kv against redis-server on one core, and memory per key (bench/kv.sh)
+#   make bench-tfb  the TechEmpower database tests against a Node.js peer (bench/tfb.sh)
 #   make fuzz       libFuzzer over every parser (FUZZ_SECONDS per target, default 30)
 #   make fmt        clang-format the sources
 #   make lint       clang-format check, clang-tidy, cppcheck
@@ -79,6 +81,22 @@ bench-lab: deps
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	bench/lab.sh $(BUILD)
+
+# strata kv against redis-server, both pinned to one core (bench/kv.sh).
+.PHONY: bench-kv
+bench-kv: deps
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+	bench/kv.sh $(BUILD)
+
+# The TechEmpower database tests (PostgreSQL, SQLite) against fastify + pg (bench/tfb.sh).
+.PHONY: bench-tfb
+bench-tfb: deps
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+	bench/tfb.sh $(BUILD)
 
 $(FUZZ)/build.ninja:
 	CC=clang $(MESON) setup $(FUZZ) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \

@@ -24,15 +24,26 @@ for g in "${groups[@]}"; do
            add "test: cmocka unit tests, sqlite3 for database checks, ASan/UBSan runtimes" \
                libcmocka-dev sqlite3 libasan8 libubsan1 procps
            add "test: python3 runs the deliberately wrong servers of tests/grade" python3
+           add "test: strata kv is checked against the real redis-server, redis-cli and hiredis" \
+               redis-server redis-tools libhiredis-dev
            add "test: the end-to-end test drives Debian's Chromium with playwright-core (npm)" \
                chromium nodejs npm ;;
     lint)  add "lint: clang-format, clang-tidy, cppcheck" clang-format clang-tidy cppcheck ;;
     fuzz)  add "fuzz: clang with libFuzzer" clang libclang-rt-14-dev ;;
     bench) add "bench: load generator, CPU pinning, CLI timing" wrk util-linux hyperfine
+           add "bench: redis-server and redis-benchmark, the peer of bench/kv.sh" redis-server redis-tools
+           add "bench: PostgreSQL and the Node.js peer (fastify + pg from npm) of bench/tfb.sh" postgresql nodejs npm
            add "bench: nginx, the HTTP peer of bench/http.sh" nginx
            add "bench: GLib, the peer bench_base compares with" libglib2.0-dev ;;
     all)   exec "$0" build test lint fuzz bench ;;
     *) echo "install-deps: unknown group '$g' (build, test, lint, fuzz, bench, all)" >&2; exit 2 ;;
+    esac
+done
+# src/sql: libpq headers to build; tests/sql start a throwaway PostgreSQL 15 (scripts/pg-test.sh).
+for g in "${groups[@]}"; do
+    case "$g" in
+    build|test) add "build: libpq headers for src/sql's PostgreSQL backend" libpq-dev ;;&
+    test) add "test: tests/sql run against a real PostgreSQL 15 (scripts/pg-test.sh)" postgresql ;;
     esac
 done
 

@@ -4,6 +4,8 @@
  *   GET /plaintext  "Hello, World!" as text/plain (pipelined and not)
  *   GET /json       {"message":"Hello, World!"} serialised per request by a JSON library
  *   GET /<path>     files under --root, e.g. ROOT/static/4k.bin at /static/4k.bin
+ * With --db URL also the database test types (tfb.c): /db, /queries, /fortunes, /updates,
+ * /cached-queries; `strata example bench migrate up|down|status --db URL` runs its migrations.
  * bench/README.md has the figures against nginx and the exact commands.
  */
 #include <jansson.h>
@@ -13,6 +15,7 @@
 #include "base/flags.h"
 #include "base/log.h"
 #include "examples/examples.h"
+#include "examples/tfb.h"
 #include "http/server.h"
 #include "http/static.h"
 #include "lab/cli.h"
@@ -20,6 +23,7 @@
 struct bench_app {
     struct st_http_static files;
     bool have_files;
+    struct st_tfb *tfb; /* --db: the database routes */
 };
 
 static void handle(struct st_http_ex *x)
@@ -44,6 +48,8 @@ static void handle(struct st_http_ex *x)
         st_http_send(x);
         return;
     }
+    if (app->tfb && st_tfb_handle(app->tfb, x))
+        return;
     if (app->have_files) {
         st_http_static_serve(x, &app->files, path);
         return;
@@ -54,6 +60,8 @@ static void handle(struct st_http_ex *x)
 int st_example_bench(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8080", *root = NULL;
+    const char *db = NULL;
+    int64_t db_pool = 0, seed = 1;
     int64_t workers = 0;
     bool server_header = false;
     const struct st_flag flags[] = {
@@ -62,6 +70,11 @@ int st_example_bench(int argc, char **argv)
         { "workers", 'w', ST_FLAG_INT, &workers, "N", "worker threads, one loop each (0: one per CPU)", 0, 1024, NULL },
         { "root", 'r', ST_FLAG_STR, &root, "DIR", "serve the files under DIR at their path", 0, 0, NULL },
         { "server-header", 0, ST_FLAG_BOOL, &server_header, NULL, "send 'Server: strata'", 0, 0, NULL },
+        { "db", 0, ST_FLAG_STR, &db, "URL", "add the database tests on sqlite:PATH or postgres://...", 0, 0, NULL },
+        { "db-pool", 0, ST_FLAG_INT, &db_pool, "N", "database connections per worker (0: 16, SQLite 4)", 0, 1024,
+          NULL },
+        { "seed", 0, ST_FLAG_INT, &seed, "N", "PRNG seed for World's rows when the table is empty", 0, INT64_MAX,
+          NULL },
         { NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL },
     };
     const struct st_flags_spec spec = {
@@ -70,6 +83,8 @@ int st_example_bench(int argc, char **argv)
         flags,
         "Example: taskset -c 0 strata example bench --workers 1 --root /tmp/httpbench-www\n",
     };
+    if (argc > 1 && !strcmp(argv[1], "migrate"))
+        return st_sql_migrate_cli("bench", st_tfb_migrations, argc - 1, argv + 1);
     int nargs = 0;
     int rc = st_cli_parse(&spec, argc, argv, &nargs);
     if (rc >= 0)
@@ -87,6 +102,22 @@ int st_example_bench(int argc, char **argv)
             return st_cli_fail(&err);
         app.have_files = true;
     }
+    if (db) {
+        struct st_tfb_opts to = { .url = db, .pool_size = (int)db_pool, .seed = (uint64_t)seed };
+        enum st_sql_backend backend;
+        /* a malformed URL is the caller's mistake (2); a database that fails is not (1) */
+        rc = st_sql_url_parse(db, &backend, NULL, &err);
+        if (!rc)
+            rc = st_tfb_open(&to, &app.tfb, &err) ? ST_EXIT_FAIL : 0;
+        else
+            rc = ST_EXIT_USAGE;
+        if (rc) {
+            fprintf(stderr, "strata: %s\n", err.msg[0] ? err.msg : st_sql_strerror(err.code));
+            if (app.have_files)
+                st_http_static_close(&app.files);
+            return rc;
+        }
+    }
     struct st_http_config cfg = { .handler = handle, .data = &app, .server_header = server_header ? "strata" : NULL };
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') ? strrchr(listen, ':') - listen : 0), listen);
@@ -95,7 +126,11 @@ int st_example_bench(int argc, char **argv)
                                     .on_ready = st_example_print_ready,
                                     .on_reload = st_example_on_reload,
                                     .arg = host };
-    rc = st_http_serve(&o, &cfg, &err);
+    if (app.tfb)
+        rc = st_tfb_serve(app.tfb, &o, &cfg, &err);
+    else
+        rc = st_http_serve(&o, &cfg, &err);
+    st_tfb_free(app.tfb);
     if (app.have_files)
         st_http_static_close(&app.files);
     if (rc)

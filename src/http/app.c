@@ -241,6 +241,10 @@ static void metrics_page(struct st_http_ex *x, const struct st_http_route_match 
         st_http_problem(x, 500, "the metrics exposition does not fit in a response");
         return;
     }
+    if (app->metrics_extra && app->metrics_extra(b, app->metrics_extra_arg)) {
+        st_http_problem(x, 500, "the app's metrics could not be rendered");
+        return;
+    }
     no_store(x);
     st_http_header(x, ST_STR_LIT("Content-Type"), ST_STR_LIT(ST_HTTP_METRICS_CONTENT_TYPE));
     x->status = 200;
@@ -252,6 +256,8 @@ int st_http_app_builtins(struct st_http_app *app, const struct st_http_builtins_
     struct st_http_builtins_opts o = opts ? *opts : (struct st_http_builtins_opts){ 0 };
     app->ready = o.ready;
     app->ready_arg = o.ready_arg;
+    app->metrics_extra = o.metrics_extra;
+    app->metrics_extra_arg = o.metrics_extra_arg;
     int rc = st_http_app_route(app, "GET", "/healthz", healthz, app);
     if (!rc)
         rc = st_http_app_route(app, "GET", "/readyz", readyz, app);

@@ -59,6 +59,9 @@ struct st_http_app {
     bool (*ready)(void *arg);         /* readiness for /readyz; NULL: always ready */
     void *ready_arg;
     bool json_pretty; /* st_http_reply_json indents (debugging); default compact */
+    /* Appends an app's own families to /metrics (e.g. st_sql_metrics_render); NULL: none. */
+    int (*metrics_extra)(struct st_buf *out, void *arg);
+    void *metrics_extra_arg;
 };
 
 /* An empty app. Allocates nothing. */
@@ -105,6 +108,10 @@ struct st_http_builtins_opts {
     bool (*ready)(void *arg); /* /readyz fails (503) while this returns false; NULL: ready */
     void *ready_arg;
     bool no_metrics; /* neither count requests nor serve /metrics */
+    /* Called on the serving worker's thread after the HTTP families, to append more
+     * Prometheus text to out (the database pool's, st_sql_metrics_render); nonzero: 500. */
+    int (*metrics_extra)(struct st_buf *out, void *arg);
+    void *metrics_extra_arg;
 };
 
 /*
