@@ -16,7 +16,8 @@
 # Environment: ROUNDS (5), DURATION (seconds per run, 10), WARMUP (seconds, 2), CONNS
 # (wrk connections, 256), ROUTES (space separated, default below), POOL (database
 # connections of each server, 16), SQLITE (1: also measure SQLite), PORT (22180; the peer
-# gets PORT+1), PGPORT (25441).
+# gets PORT+1), PGPORT (25441), STRATA_ARGS (more flags for strata on PostgreSQL, e.g.
+# --db-query-each: every read its own batch and transaction, TechEmpower's strictest reading).
 set -euo pipefail
 
 die() {
@@ -56,6 +57,8 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # ticks PID... - utime+stime of these processes (clock ticks), those that still exist.
 ticks() {
@@ -130,8 +133,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 # ---- PostgreSQL, strata, the peer ----
 url=$("$root/scripts/pg-test.sh" start "$pgdir" "${PGPORT:-25441}" | tail -1)
 [ -n "$url" ] || die "PostgreSQL did not start"
+# shellcheck disable=SC2086
 taskset -c "$scpu" "$strata" example bench --listen "127.0.0.1:$port" --workers 1 --db "$url" --db-pool "$pool" \
-    >"$tmp/strata.out" 2>&1 &
+    ${STRATA_ARGS:-} >"$tmp/strata.out" 2>&1 &
 spid=$!
 pids+=("$spid")
 wait_ready "$tmp/strata.out" "$spid"
@@ -160,7 +164,7 @@ done
 
 echo "== TechEmpower database tests: strata vs Node.js (fastify $(node -p "require('$peer/node_modules/fastify/package.json').version"), pg $(node -p "require('$peer/node_modules/pg/package.json').version"), node $(node --version)), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "commit: $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
-echo "servers on CPU $scpu, wrk on CPU $ccpu (-c$conns, ${duration}s, ${warmup}s warm-up), PostgreSQL 15 unpinned, pools of $pool, $rounds rounds"
+echo "servers on CPU $scpu, wrk on CPU $ccpu (-c$conns, ${duration}s, ${warmup}s warm-up), PostgreSQL 15 unpinned, pools of $pool, $rounds rounds${STRATA_ARGS:+, strata $STRATA_ARGS}"
 : >"$tmp/results"
 for route in $routes; do
     for r in $(seq "$rounds"); do

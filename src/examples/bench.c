@@ -62,6 +62,7 @@ int st_example_bench(int argc, char **argv)
     const char *listen = "127.0.0.1:8080", *root = NULL;
     const char *db = NULL;
     int64_t db_pool = 0, seed = 1;
+    bool db_query_each = false;
     int64_t workers = 0;
     bool server_header = false;
     const struct st_flag flags[] = {
@@ -75,6 +76,8 @@ int st_example_bench(int argc, char **argv)
           NULL },
         { "seed", 0, ST_FLAG_INT, &seed, "N", "PRNG seed for World's rows when the table is empty", 0, INT64_MAX,
           NULL },
+        { "db-query-each", 0, ST_FLAG_BOOL, &db_query_each, NULL,
+          "/queries, /updates: each read its own batch (transaction), not one pipeline", 0, 0, NULL },
         { NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL },
     };
     const struct st_flags_spec spec = {
@@ -103,7 +106,9 @@ int st_example_bench(int argc, char **argv)
         app.have_files = true;
     }
     if (db) {
-        struct st_tfb_opts to = { .url = db, .pool_size = (int)db_pool, .seed = (uint64_t)seed };
+        struct st_tfb_opts to = {
+            .url = db, .pool_size = (int)db_pool, .seed = (uint64_t)seed, .query_each = db_query_each
+        };
         enum st_sql_backend backend;
         /* a malformed URL is the caller's mistake (2); a database that fails is not (1) */
         rc = st_sql_url_parse(db, &backend, NULL, &err);

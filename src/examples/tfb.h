@@ -4,7 +4,8 @@
  *
  *   GET /db                      one random World row: {"id":N,"randomNumber":N}
  *   GET /queries?queries=N       N random rows as a JSON array (N clamped to 1..500; missing
- *                                or not an integer: 1), one pipelined batch
+ *                                or not an integer: 1), one pipelined batch (or N batches:
+ *                                st_tfb_opts.query_each)
  *   GET /fortunes                every Fortune plus "Additional fortune added at request
  *                                time.", sorted by message, HTML-escaped, text/html
  *   GET /updates?queries=N       N random rows read (one batch), each given a new
@@ -34,6 +35,9 @@ struct st_tfb_opts {
     const char *url; /* sqlite:PATH or postgres://... (copied) */
     int pool_size;   /* connections per worker loop; 0: 16 */
     uint64_t seed;   /* PRNG seed for World's randomNumbers when seeding (same seed, same rows) */
+    /* The N reads of /queries and /updates as N batches of one query (each its own
+     * transaction, spread over the pool) instead of one pipelined batch. */
+    bool query_each;
 };
 
 /* The app's migrations, ended by {0}: `strata example bench migrate ...` and st_tfb_open. */

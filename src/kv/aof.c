@@ -87,9 +87,9 @@ int kv_fsync_dir(const char *path)
 /* ---- the command-stream reader --------------------------------------------------------------- */
 
 /* Files are read in chunks of this size (more when one command is bigger). */
-#define PREADER_CHUNK (1024 * 1024)
+#define PREADER_CHUNK ((size_t)1024 * 1024)
 /* Redis's own bound on the element count of one multibulk. */
-#define PREADER_MAX_ARGC (1024 * 1024 * 1024)
+#define PREADER_MAX_ARGC (1024LL * 1024 * 1024)
 
 void kv_preader_init(struct kv_preader *r, int fd, uint64_t end)
 {
@@ -260,6 +260,16 @@ bool kv_persist_loading(void)
 void kv_persist_set_loading(bool on)
 {
     loading = on;
+}
+
+const char *kv_persist_check(int argc, const struct kv_bytes *argv)
+{
+    int64_t db;
+    if (!kv_eq(argv[0], "SELECT"))
+        return NULL;
+    if (argc != 2 || !kv_parse_i64(argv[1], &db) || db < 0 || db >= kv_db_count())
+        return "SELECT of a database this server does not have (fewer 'databases' than the writer?)";
+    return NULL;
 }
 
 bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv)
@@ -482,8 +492,8 @@ static void feed_to(struct st_buf *b, int *sel, int db_index, int argc, const st
 
 void kv_aof_feed(int db_index, int argc, const struct kv_bytes *argv)
 {
-    if (loading)
-        return; /* replaying a file: what we read is already in it */
+    if (loading || argc < 1)
+        return; /* replaying a file: what we read is already in it; argc 0: nothing */
     if (aof.on)
         feed_to(&aof.buf, &aof.sel_db, db_index, argc, argv);
     if (aof.rw)
@@ -779,6 +789,12 @@ static void aof_replay(struct kv_preader *r, struct aof_replay *st)
         st->end_off = off;
         if (st->end != KV_PREAD_CMD)
             break;
+        const char *why = kv_persist_check(argc, argv);
+        if (why) { /* the rest would land in the wrong database */
+            snprintf(r->why, sizeof r->why, "%s", why);
+            st->end = KV_PREAD_BAD;
+            break;
+        }
         if (kv_eq(argv[0], "MULTI"))
             st->multi_off = (int64_t)off;
         else if (kv_eq(argv[0], "EXEC"))

@@ -102,6 +102,9 @@ struct kv_conn {
     bool closing;                /* closed: freed at the end of the turn */
     bool in_input;               /* inside process_input (no re-entry) */
     bool resume;                 /* unblocked: parse what is left in qbuf */
+    bool ring;                   /* reads arrive through the loop's io_uring (io.h) */
+    bool sending;                /* an st_io_send is in flight: ST_IO_SENT continues */
+    bool sync_write;             /* the socket filled up: plain sends until obuf drains */
     struct kv_blocked *blk;      /* blocking state, NULL when not blocked */
     struct kv_conn *prev, *next; /* all clients */
     struct kv_conn *pnext;       /* pending writes */
@@ -129,6 +132,8 @@ int kv_server_port(void);
 int kv_server_shutdown(int save);
 /* CLIENT UNBLOCK: reply the timeout reply (or an error) to a blocked client now. */
 bool kv_server_unblock(struct kv_conn *k, bool error);
+/* Error replies sent so far (INFO stats total_error_replies). */
+uint64_t kv_server_error_replies(void);
 /* Total bytes of query and output buffers of every client (INFO memory). */
 size_t kv_server_client_memory(void);
 

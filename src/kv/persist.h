@@ -112,8 +112,11 @@ int kv_persist_path(char *out, size_t n, const char *name);
 /* fsync the directory holding path, so a rename() in it is durable. 0 or -errno. */
 int kv_fsync_dir(const char *path);
 
+/* A reason to refuse a command of a file before running it (a SELECT of a database this
+ * server does not have), or NULL. */
+const char *kv_persist_check(int argc, const struct kv_bytes *argv);
 /* Run one command of a file through the fake client (loading: nothing is propagated).
- * false when it replied an error. */
+ * false when it replied an error (visible only if kv_call leaves the reply in c->out). */
 bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv);
 bool kv_persist_loading(void);
 void kv_persist_set_loading(bool on);
@@ -125,8 +128,8 @@ enum kv_child_end { KV_CHILD_OK, KV_CHILD_FAILED, KV_CHILD_KILLED };
 
 /*
  * fork() a child for kind. In the child (return 0) every inherited descriptor above 2 is
- * closed (sockets, epoll, the AOF: a child holding the listening socket would otherwise
- * keep accepting-nothing after a crash of the parent) and the child dies with its parent;
+ * closed (sockets, epoll, the AOF: a child holding the listening socket would keep the
+ * port half-alive after a crash of the parent) and the child dies with its parent;
  * it must finish with _exit(). In the parent returns the pid, or -errno (-EBUSY when a
  * child is already running).
  */
@@ -147,9 +150,9 @@ int kv_persist_temp_path(char *out, size_t n, enum kv_child_kind kind, pid_t pid
 /* Synchronously write every key to path (NULL: dir/dbfilename), through a temp file,
  * fsync and rename: a crash leaves the previous snapshot intact. 0 or -errno. */
 int kv_snapshot_save(const char *path);
-/* Load path (NULL: dir/dbfilename) into the keyspace. The checksum is verified before
- * anything is applied. 0; -ENOENT when there is no file; another status (logged) when the
- * file is refused. */
+/* Load path (NULL: dir/dbfilename) into the keyspace (the caller empties it first, as
+ * DEBUG RELOAD does). The checksum is verified before anything is applied. 0; -ENOENT when there is no file; another
+ * status (logged) when the file is refused. */
 int kv_snapshot_load(const char *path);
 /* Start a background save. 0 or -errno (-EBUSY: a child runs). */
 int kv_snapshot_bgsave(void);

@@ -148,6 +148,11 @@ void kv_resp_count_error(const char *msg)
     srv.error_replies++;
 }
 
+uint64_t kv_server_error_replies(void)
+{
+    return srv.error_replies;
+}
+
 size_t kv_client_output_len(const struct kv_client *c)
 {
     const struct kv_conn *k = (const struct kv_conn *)c;
@@ -331,6 +336,15 @@ static bool over_output_limit(struct kv_conn *k)
 /* Write what is buffered; arm ST_IO_WRITE when the socket is full. */
 static void conn_write(struct kv_conn *k)
 {
+    if (k->sending)
+        return; /* ST_IO_SENT brings us back */
+    /* The common case: the replies leave with every other client's in the loop's next
+     * io_uring_enter (docs/adr/0012-io-uring.md); this runs after the AOF was written. */
+    if (k->opos == 0 && k->obuf.len && !k->sync_write && !(k->c.flags & KV_CLIENT_CLOSE_AFTER_REPLY) &&
+        st_io_send(srv.loop, &k->w, &k->obuf)) {
+        k->sending = true;
+        return;
+    }
     while (k->opos < k->obuf.len) {
         ssize_t n = send(k->fd, k->obuf.data + k->opos, k->obuf.len - k->opos, MSG_NOSIGNAL);
         if (n > 0) {
@@ -352,6 +366,7 @@ static void conn_write(struct kv_conn *k)
         return;
     }
     obuf_reset(k);
+    k->sync_write = false;
     if (k->w.events & ST_IO_WRITE)
         st_io_watch_set(srv.loop, &k->w, ST_IO_READ);
     if (k->c.flags & KV_CLIENT_CLOSE_AFTER_REPLY)
@@ -662,14 +677,53 @@ static void conn_read(struct kv_conn *k)
     process_input(k);
 }
 
+/* The ring appended n bytes to qbuf (n > 0), or the stream ended (0), failed (-errno) or
+ * the query buffer limit was reached (ST_ELIMIT). */
+static void conn_ring_data(struct kv_conn *k, long n)
+{
+    if (n == ST_ELIMIT) {
+        st_log_warn("kv: closing client that reached max query buffer length", ST_LOG_INT("id", k->c.id),
+                    ST_LOG_INT("qbuf", k->qbuf.len));
+        conn_close(k);
+        return;
+    }
+    if (n <= 0) {
+        conn_close(k);
+        return;
+    }
+    stats.net_in += (uint64_t)n;
+    k->last_ms = st_io_now_ms(srv.loop);
+    process_input(k);
+}
+
 static void conn_cb(struct st_io_loop *loop, struct st_io_watch *w, unsigned revents)
 {
     (void)loop;
     struct kv_conn *k = w->data;
+    if (revents & ST_IO_SENT) {
+        k->sending = false;
+        if (w->sres > 0)
+            stats.net_out += (uint64_t)w->sres;
+        if (w->sres < 0 && w->sres != -EAGAIN) {
+            conn_close(k);
+            return;
+        }
+        if (k->obuf.len) { /* the socket was full (the rest is back in obuf) */
+            k->sync_write = true;
+            revents |= ST_IO_WRITE;
+        }
+    }
     if (revents & ST_IO_WRITE)
         conn_write(k);
     if (k->closing)
         return;
+    if (k->ring) {
+        /* bytes arrive already read; epoll's view of the socket (beside EPOLLOUT) is
+         * reported again by the receive, in order with the data */
+        if (revents & ST_IO_RDATA)
+            conn_ring_data(k, w->rres);
+        return;
+    }
     if (revents & (ST_IO_READ | ST_IO_ERROR))
         conn_read(k);
 }
@@ -701,6 +755,7 @@ static void on_accept(struct st_io_acceptor *a, int fd)
     srv.nclients++;
     stats.connections++;
     st_io_watch_init(&k->w, fd, conn_cb, k);
+    k->ring = st_io_watch_ring_read(srv.loop, &k->w, &k->qbuf);
     if (st_io_watch_set(srv.loop, &k->w, ST_IO_READ) != 0)
         conn_close(k);
 }

@@ -133,7 +133,7 @@ int kv_write_all(int fd, const void *p, size_t n)
 }
 
 /* Flush once this much is buffered: big enough for few syscalls, small enough for cache. */
-#define PWRITER_CHUNK (256 * 1024)
+#define PWRITER_CHUNK ((size_t)256 * 1024)
 
 static int pwriter_cmd(struct kv_emitter *em, int argc, const struct kv_bytes *argv)
 {
@@ -549,6 +549,12 @@ static int replay(struct kv_preader *r, const char *path, uint64_t *cmds)
     struct kv_bytes *argv;
     kv_persist_set_loading(true);
     while ((rc = kv_preader_next(r, &argc, &argv)) == KV_PREAD_CMD) {
+        const char *why = kv_persist_check(argc, argv);
+        if (why) {
+            rc = KV_PREAD_BAD;
+            snprintf(r->why, sizeof r->why, "%s", why);
+            break;
+        }
         if (!kv_persist_exec(fake, argc, argv)) {
             rc = KV_PREAD_BAD;
             snprintf(r->why, sizeof r->why, "command %.*s refused by the server", (int)argv[0].n, argv[0].p);

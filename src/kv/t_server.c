@@ -356,9 +356,9 @@ static void info_stats(struct st_buf *o)
                   "\r\ntotal_net_output_bytes:%" PRIu64 "\r\nrejected_connections:%" PRIu64 "\r\nexpired_keys:%" PRIu64
                   "\r\nevicted_keys:%" PRIu64 "\r\nkeyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64
                   "\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-                  "total_error_replies:0\r\n\r\n",
+                  "total_error_replies:%" PRIu64 "\r\n\r\n",
                   s->connections, s->commands, s->net_in, s->net_out, s->rejected_conns, s->expired_keys,
-                  s->evicted_keys, s->keyspace_hits, s->keyspace_misses);
+                  s->evicted_keys, s->keyspace_hits, s->keyspace_misses, kv_server_error_replies());
 }
 
 static void info_replication(struct st_buf *o)

@@ -460,7 +460,7 @@ static bool parse_count(struct kv_client *c, struct kv_bytes b, int64_t *count, 
         return false;
     }
     if (*count == INT64_MIN) {
-        kv_reply_error(c, "ERR value is out of range");
+        kv_reply_error(c, KV_ERR_RANDCOUNT);
         return false;
     }
     return true;
@@ -500,6 +500,33 @@ static void popped_add(struct kv_client *c, struct popped *pp, struct kv_bytes m
         popped_flush(c, pp);
 }
 
+/*
+ * SPOP of most of the set (Redis's "case 3"): move the few members that stay into a new
+ * set, reply and propagate everything left in the old one, and install the new set. As
+ * in Redis, the new set picks its encoding afresh (integers left over become an intset).
+ */
+static void spop_keep_rest(struct kv_client *c, struct kv_entry *e, struct popped *pp, size_t remaining)
+{
+    struct kv_setv old = entry_setv(e), keep = { NULL, KV_ENC_INTSET };
+    struct kv_set_iter it;
+    struct kv_bytes m;
+    while (remaining--) {
+        char buf[24];
+        m = set_random(old.p, buf);
+        if (!keep.p)
+            keep = setv_for(m);
+        kv_setv_add(&keep, m);
+        kv_setv_remove(&old, m); /* frees m's bytes: used before, not after */
+    }
+    kv_set_iter_init(&it, old.p);
+    while (kv_set_next(&it, &m)) {
+        kv_reply_bulk(c, m);
+        popped_add(c, pp, m);
+    }
+    kv_setv_free(&old);
+    entry_store(e, &keep);
+}
+
 static void spop_count(struct kv_client *c, struct kv_entry *e, int64_t count)
 {
     struct kv_bytes key = c->argv[1];
@@ -517,12 +544,16 @@ static void spop_count(struct kv_client *c, struct kv_entry *e, int64_t count)
     pp.argv[0] = kv_b("SREM", 4);
     pp.argv[1] = key;
     kv_reply_set(c, (size_t)count);
-    for (int64_t i = 0; i < count; i++) {
-        char buf[24];
-        struct kv_bytes m = set_random(e->v.ptr, buf);
-        kv_reply_bulk(c, m);
-        popped_add(c, &pp, m);
-        entry_remove(e, m);
+    if ((len - (size_t)count) * 5 <= (size_t)count) { /* few stay: Redis's SPOP_MOVE_STRATEGY_MUL */
+        spop_keep_rest(c, e, &pp, len - (size_t)count);
+    } else {
+        for (int64_t i = 0; i < count; i++) {
+            char buf[24];
+            struct kv_bytes m = set_random(e->v.ptr, buf);
+            kv_reply_bulk(c, m);
+            popped_add(c, &pp, m);
+            entry_remove(e, m);
+        }
     }
     popped_flush(c, &pp);
     kv_free(pp.argv);
@@ -585,9 +616,47 @@ static struct kv_bytes *set_members(const void *p, size_t *n, char **ints)
     return v;
 }
 
+bool kv_pickset_add(struct kv_htab *t, struct kv_bytes m)
+{
+    uint32_t hash = kv_htab_hash(m);
+    if (t->key == NULL)
+        kv_htab_init(t, kv_smember_key);
+    if (kv_htab_find(t, m, hash))
+        return false;
+    kv_htab_insert(t, &kv_smember_new(m, hash)->h);
+    return true;
+}
+
+void kv_pickset_release(struct kv_htab *t)
+{
+    if (t->key)
+        kv_htab_release(t, free_member);
+}
+
+/* Few picks from a big set: random members, duplicates skipped (Redis's CASE 4); the
+ * expected number of draws stays below 1.5 * count since count <= len / 3. */
+static void srandmember_sparse(struct kv_client *c, const void *p, size_t count)
+{
+    struct kv_htab seen = { 0 };
+    kv_reply_array(c, count);
+    while (count > 0) {
+        char buf[24];
+        struct kv_bytes m = set_random(p, buf);
+        if (kv_pickset_add(&seen, m)) {
+            kv_reply_bulk(c, m);
+            count--;
+        }
+    }
+    kv_pickset_release(&seen);
+}
+
 static void srandmember_distinct(struct kv_client *c, const void *p, size_t count)
 {
     size_t n;
+    if (count <= kv_set_len(p) / 3) {
+        srandmember_sparse(c, p, count);
+        return;
+    }
     char *ints;
     struct kv_bytes *v = set_members(p, &n, &ints);
     if (count > n)

@@ -39,6 +39,14 @@ struct kv_set_iter {
 void kv_set_iter_init(struct kv_set_iter *it, const void *p);
 bool kv_set_next(struct kv_set_iter *it, struct kv_bytes *out);
 
+/* SRANDMEMBER/ZRANDMEMBER count of INT64_MIN (its negation does not fit). */
+#define KV_ERR_RANDCOUNT "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+
+/* A scratch set of members for distinct random picks (SRANDMEMBER, ZRANDMEMBER): start
+ * from a zeroed kv_htab; add returns whether m was new; release frees it all. */
+bool kv_pickset_add(struct kv_htab *t, struct kv_bytes m);
+void kv_pickset_release(struct kv_htab *t);
+
 /* Argument parsers that reply Redis's error and return false on bad input. */
 /* numkeys of SINTERCARD/ZUNION...: > 0 and at most avail. */
 bool kv_parse_numkeys(struct kv_client *c, struct kv_bytes b, int avail, int *numkeys);

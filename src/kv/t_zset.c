@@ -11,10 +11,11 @@
  * Conversion happens where Redis converts: before an insertion that would exceed a limit,
  * and for the results of ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE/ZRANGESTORE when they are small.
  *
- * zpack entry layout: [len][member bytes][score: 8-byte double][len backwards]. len is one
- * byte when below 128, else 0x80 + 4-byte length (mirrored at the end: 4 bytes + 0x80), so
- * the block can be walked in both directions. Scores are stored as doubles, so they read
- * back bit-identical.
+ * zpack entry layout: [len][member bytes][score][entry length]. len is one byte when below
+ * 128, else 0x80 + 4 bytes; the score is one byte for integers -64..63, a tag and 2 or 4
+ * bytes for other 32-bit integers, else a tag and the 8-byte double (so every score reads
+ * back bit-identical, except -0 which becomes 0 as in Redis's listpack); the trailing
+ * entry length (1 byte below 128, else 4 bytes + 0x80) lets the block be walked backwards.
  *
  * The value pointer tells its encoding (kv_zset_ops get no entry): both structs start with
  * a uint32 tag, 1 for a zpack, 0 for a zskip.
@@ -53,9 +54,23 @@ static size_t hdr_len(size_t n)
     return n < 128 ? 1 : 5;
 }
 
-static size_t entry_size(size_t n)
+/* Score encodings: integral scores take 1, 3 or 5 bytes, others a tag and the double. */
+enum { SC_DOUBLE = 0, SC_I16 = 1, SC_I32 = 2, SC_SMALL = 0x80 /* 0x80..0xFF: -64..63 */ };
+
+static size_t score_size(double d)
 {
-    return 2 * hdr_len(n) + n + 8;
+    if (!(d >= INT32_MIN && d <= INT32_MAX) || d != (double)(int32_t)d)
+        return 9;
+    int32_t v = (int32_t)d;
+    return v >= -64 && v <= 63 ? 1 : v >= INT16_MIN && v <= INT16_MAX ? 3 : 5;
+}
+
+/* Whole entry: member header, member, score, and the trailing total length (1 byte when
+ * below 128, else 4 bytes + 0x80) that lets zp_prev step backwards. */
+static size_t entry_total(size_t n, double score)
+{
+    size_t t = hdr_len(n) + n + score_size(score);
+    return t + 1 < 128 ? t + 1 : t + 5;
 }
 
 static struct zpack *zpack_new(void)
@@ -67,51 +82,91 @@ static struct zpack *zpack_new(void)
     return z;
 }
 
+/* Decode a score at p; returns its size. */
+static size_t read_score(const unsigned char *p, double *out)
+{
+    if (p[0] & SC_SMALL) {
+        *out = (int)p[0] - 0xC0;
+        return 1;
+    }
+    if (p[0] == SC_I16) {
+        int16_t v;
+        memcpy(&v, p + 1, 2);
+        *out = v;
+        return 3;
+    }
+    if (p[0] == SC_I32) {
+        int32_t v;
+        memcpy(&v, p + 1, 4);
+        *out = v;
+        return 5;
+    }
+    memcpy(out, p + 1, 8);
+    return 9;
+}
+
 /* Decode the entry at offset off: member and score; returns the next offset. */
 static uint32_t zp_read(const struct zpack *z, uint32_t off, struct kv_bytes *m, double *score)
 {
     const unsigned char *p = (const unsigned char *)z->d + off;
     uint32_t n = p[0], h = 1;
+    double sc;
     if (n & 0x80) {
         memcpy(&n, p + 1, 4);
         h = 5;
     }
     if (m)
         *m = kv_b((const char *)p + h, n);
+    size_t t = h + n + read_score(p + h + n, &sc);
     if (score)
-        memcpy(score, p + h + n, 8);
-    return off + (uint32_t)entry_size(n);
+        *score = sc;
+    return off + (uint32_t)(t + 1 < 128 ? t + 1 : t + 5);
 }
 
 /* Offset of the entry that ends at end (end > 0). */
 static uint32_t zp_prev(const struct zpack *z, uint32_t end)
 {
     const unsigned char *p = (const unsigned char *)z->d + end;
-    uint32_t n = p[-1];
-    if (n & 0x80)
-        memcpy(&n, p - 5, 4);
-    return end - (uint32_t)entry_size(n);
+    uint32_t t = p[-1];
+    if (t & 0x80)
+        memcpy(&t, p - 5, 4);
+    return end - t;
 }
 
 static void zp_write(char *at, struct kv_bytes m, double score)
 {
     unsigned char *p = (unsigned char *)at;
-    uint32_t n = (uint32_t)m.n;
-    size_t h = hdr_len(m.n);
+    uint32_t n = (uint32_t)m.n, total = (uint32_t)entry_total(m.n, score);
+    size_t h = hdr_len(m.n), ss = score_size(score);
     if (h == 1) {
         p[0] = (unsigned char)n;
-        p[h + n + 8] = (unsigned char)n;
     } else {
         p[0] = 0x80;
         memcpy(p + 1, &n, 4);
-        memcpy(p + h + n + 8, &n, 4);
-        p[h + n + 8 + 4] = 0x80;
     }
     if (n)
         memcpy(p + h, m.p, n);
-    if (score == 0)
-        score = 0.0; /* Redis's listpack keeps scores as text, where -0 becomes "0" */
-    memcpy(p + h + n, &score, 8);
+    unsigned char *q = p + h + n;
+    if (ss == 9) {
+        q[0] = SC_DOUBLE;
+        memcpy(q + 1, &score, 8);
+    } else if (ss == 1) {
+        q[0] = (unsigned char)((int32_t)score + 0xC0); /* integral: -0 is stored as 0, as Redis */
+    } else if (ss == 3) {
+        int16_t v = (int16_t)score;
+        q[0] = SC_I16;
+        memcpy(q + 1, &v, 2);
+    } else {
+        int32_t v = (int32_t)score;
+        q[0] = SC_I32;
+        memcpy(q + 1, &v, 4);
+    }
+    if (total < 128) {
+        p[total - 1] = (unsigned char)total;
+    } else {
+        memcpy(p + total - 5, &total, 4);
+        p[total - 1] = 0x80;
+    }
 }
 
 /* Offset of member m, or UINT32_MAX; *score set when found. */
@@ -148,7 +203,7 @@ static struct zpack *zp_insert(struct zpack *z, struct kv_bytes m, double score)
             break;
         off = next;
     }
-    size_t sz = entry_size(m.n);
+    size_t sz = entry_total(m.n, score);
     z = kv_realloc(z, sizeof(*z) + z->used + sz);
     memmove(z->d + off + sz, z->d + off, z->used - off);
     zp_write(z->d + off, m, score);
@@ -239,11 +294,11 @@ static struct zpack *to_pack(struct zskip *s)
     struct zpack *z = zpack_new();
     size_t total = 0;
     for (struct kv_zsl_node *n = s->zsl.header->level[0].forward; n; n = n->level[0].forward)
-        total += entry_size(n->h.len);
+        total += entry_total(n->h.len, n->score);
     z = kv_realloc(z, sizeof(*z) + total);
     for (struct kv_zsl_node *n = s->zsl.header->level[0].forward; n; n = n->level[0].forward) {
         zp_write(z->d + z->used, kv_zsl_node_member(n), n->score);
-        z->used += (uint32_t)entry_size(n->h.len);
+        z->used += (uint32_t)entry_total(n->h.len, n->score);
         z->count++;
     }
     zskip_free(s);
@@ -354,6 +409,8 @@ static double zit_score(const struct zit *it)
 static void zit_at_rank(struct zit *it, const void *p, size_t rank)
 {
     it->p = p;
+    it->n = NULL;
+    it->off = 0;
     it->rank = rank;
     it->valid = rank < zlen(p);
     if (!it->valid)
@@ -424,6 +481,9 @@ static bool range_empty(const struct zrange_any *r)
 static void zit_range_start(struct zit *it, const void *p, const struct zrange_any *r, bool reverse)
 {
     it->p = p;
+    it->n = NULL;
+    it->off = 0;
+    it->rank = 0;
     it->valid = false;
     if (zlen(p) == 0 || range_empty(r))
         return;
@@ -1260,11 +1320,6 @@ static struct kv_entry *first_nonempty(struct kv_client *c, const struct kv_byte
     return NULL;
 }
 
-static bool may_block(const struct kv_client *c)
-{
-    return !(c->flags & (KV_CLIENT_MULTI | KV_CLIENT_AOF));
-}
-
 static void bzpop_command(struct kv_client *c, bool max)
 {
     int64_t timeout;
@@ -1282,10 +1337,7 @@ static void bzpop_command(struct kv_client *c, bool max)
         /* Redis propagates the served pop as ZPOPMIN/ZPOPMAX key (zpop sent "key 1"). */
         return;
     }
-    if (may_block(c))
-        kv_block(c, n, keys, timeout);
-    else
-        kv_reply_null_array(c);
+    kv_block(c, n, keys, timeout); /* inside EXEC it answers a null array at once */
 }
 
 void kv_cmd_bzpopmin(struct kv_client *c)
@@ -1332,7 +1384,7 @@ static void zmpop_generic(struct kv_client *c, int at, int64_t timeout, bool blo
         kv_reply_array(c, 2);
         kv_reply_bulk(c, c->argv[at + 1 + which]);
         zpop(c, e, c->argv[at + 1 + which], max, (size_t)count, POP_NESTED);
-    } else if (blocking && may_block(c)) {
+    } else if (blocking) {
         kv_block(c, n, c->argv + at + 1, timeout);
     } else {
         kv_reply_null_array(c);
@@ -1353,9 +1405,29 @@ void kv_cmd_bzmpop(struct kv_client *c)
 
 /* ---- ZRANDMEMBER ---------------------------------------------------------------------- */
 
+/* Few picks from a big sorted set: random ranks, members seen once (Redis's CASE 4). */
+static void zrandmember_sparse(struct kv_client *c, const void *p, size_t count, bool withscores)
+{
+    struct kv_htab seen = { 0 };
+    reply_pairs_len(c, count, withscores);
+    while (count > 0) {
+        struct zit it;
+        zit_at_rank(&it, p, (size_t)(kv_zsl_rand() % zlen(p)));
+        if (kv_pickset_add(&seen, zit_member(&it))) {
+            reply_pair(c, zit_member(&it), zit_score(&it), withscores);
+            count--;
+        }
+    }
+    kv_pickset_release(&seen);
+}
+
 static void zrandmember_distinct(struct kv_client *c, const void *p, size_t count, bool withscores)
 {
     size_t len = zlen(p);
+    if (count <= len / 3) {
+        zrandmember_sparse(c, p, count, withscores);
+        return;
+    }
     if (count > len)
         count = len;
     /* Partial Fisher-Yates over ranks: distinct picks in random order. */
@@ -1388,7 +1460,7 @@ void kv_cmd_zrandmember(struct kv_client *c)
         return;
     }
     if (count == INT64_MIN) {
-        kv_reply_error(c, "ERR value is out of range");
+        kv_reply_error(c, KV_ERR_RANDCOUNT);
         return;
     }
     bool wrong;

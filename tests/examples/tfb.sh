@@ -27,6 +27,8 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # start NAME ARGS... - `strata example bench --listen 127.0.0.1:0 ARGS`; sets pid and port.
 start() {
@@ -92,7 +94,7 @@ world_ok() {
 
 # persisted NAME - every "id rn" of the last response is the row in the database now.
 persisted() {
-    local ids want got
+    local ids
     sort -n -u -k1,1 "$T/last" >"$T/want"
     ids=$(cut -d' ' -f1 "$T/want" | paste -sd, -)
     if [ -z "$ids" ]; then
@@ -132,8 +134,8 @@ suite() {
     world_ok "$n: /cached-queries?count=foo is 1" "/cached-queries?count=foo" 1
     world_ok "$n: /cached-queries?count=600 is clamped to 500" "/cached-queries?count=600" 500
 
-    out=$("${CHECK[@]}" fortunes "http://127.0.0.1:$port/fortunes" "$HERE/tfb_fortunes.html" 2>&1)
-    tap_result $([ $? = 0 ] && echo 1 || echo 0) "$n: /fortunes is TechEmpower's page, sorted and escaped" "$out"
+    ok "$n: /fortunes is TechEmpower's page, sorted and escaped" \
+        "${CHECK[@]}" fortunes "http://127.0.0.1:$port/fortunes" "$HERE/tfb_fortunes.html"
 
     db_rows "SELECT id, randomnumber FROM world ORDER BY id" >"$T/before"
     world_ok "$n: /updates?queries=20 gives 20 rows" "/updates?queries=20" 20
@@ -198,6 +200,20 @@ if start pg2 --db "$URL" --workers 1; then
     ok_match "postgres: ... and keeps answering (20 x /queries: $codes)" '^(200 ){20}$' "$codes"
     stop postgres-1-worker
 fi
+# --db-query-each: every read its own batch (transaction), the same answers
+query_each() {
+    local n=$1
+    world_ok "$n --db-query-each: /queries?queries=20 gives 20 rows" "/queries?queries=20" 20
+    world_ok "$n --db-query-each: /queries?queries=1000 gives 500 rows" "/queries?queries=1000" 500
+    world_ok "$n --db-query-each: /updates?queries=20 gives 20 rows" "/updates?queries=20" 20
+    persisted "$n --db-query-each: /updates?queries=20 persisted every row"
+    ok "$n --db-query-each: 240 concurrent /queries?queries=20 over 16 connections all succeed" \
+        "${CHECK[@]}" load "http://127.0.0.1:$port/queries?queries=20" 240 16
+}
+if start pg3 --db "$URL" --workers 1 --db-query-each; then
+    query_each postgres
+    stop postgres-query-each
+fi
 "$SRCROOT/scripts/pg-test.sh" stop "$PGDIR" >/dev/null 2>&1
 PGDIR=
 ok_status 1 "postgres: an unreachable server fails at startup" \
@@ -209,6 +225,10 @@ if start sqlite --db "$URL" --workers 2; then
     ok "sqlite: World was seeded with 10000 rows" test "$(db_rows 'SELECT count(*) FROM world')" = 10000
     suite sqlite
     stop sqlite
+fi
+if start sqlite2 --db "$URL" --workers 1 --db-query-each; then
+    query_each sqlite
+    stop sqlite-query-each
 fi
 seeded=$(sqlite3 "$T/tfb.db" "SELECT count(*) FROM world" 2>&1)
 ok "sqlite: the database file keeps its rows after stopping ($seeded)" test "$seeded" = 10000

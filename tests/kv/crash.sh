@@ -17,6 +17,10 @@ set -u
 PY=$(command -v /usr/bin/python3 || command -v python3)
 SRCROOT=${SRCROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCROOT/tests/lib/tap.sh"
+if ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    echo "1..0 # SKIP redis-cli/redis-benchmark not installed (scripts/install-deps.sh test)"
+    exit 0
+fi
 
 BASE_PORT=${KV_PORT:-21430}
 CYCLES=${KV_CRASH_CYCLES:-6}
@@ -140,6 +144,9 @@ run_target() {
     mkdir -p "$logs"
     for c in $(seq 1 "$CYCLES"); do
         okc "$t: cycle $c: server starts on the data of the crashes before" start_server $t $port "$dir" || return
+        # bulk first, so that the rewrite and BGSAVE of later cycles take long enough to be
+        # killed in the middle
+        [ $c = 1 ] && redis-benchmark -p $port -t set -n 60000 -r 60000 -P 32 -q >/dev/null 2>&1
         local pids=()
         for w in $(seq 1 $WRITERS); do
             "$PY" "$TMP/crash.py" writer $port "c${c}w$w" "$logs/c${c}w$w.log" &
@@ -153,9 +160,10 @@ run_target() {
         done
         sleep "0.$((RANDOM % 5 + 5))"
         case $c in
-        2) redis-cli -p $port bgrewriteaof >/dev/null; sleep 0.0$((RANDOM % 9)) ;; # die mid-rewrite
-        4) redis-cli -p $port bgsave >/dev/null ;;                                # and mid-BGSAVE
+        2) redis-cli -p $port bgrewriteaof >/dev/null ;; # die mid-rewrite
+        4) redis-cli -p $port bgsave >/dev/null ;;       # and mid-BGSAVE
         esac
+        case $c in 2 | 4) echo "# cycle $c: killed with child files:" $(ls "$dir" "$dir"/appendonlydir 2>/dev/null | grep temp-) ;; esac
         kill -9 "$SRV_PID"
         wait "$SRV_PID" 2>/dev/null
         SRV_PID=
@@ -166,7 +174,9 @@ run_target() {
         wait "$SRV_PID" 2>/dev/null
         SRV_PID=
     done
-    ok "$t: no temp file left behind" test -z "$(ls "$dir" | grep -E '^temp-')"
+    # (strata only: redis-server leaves the temp files of killed children behind)
+    [ $t = strata ] && ok "$t: temp files of children killed with the server were removed" \
+        test -z "$(ls "$dir" | grep -E '^temp-')"
 }
 
 targets=${KV_TARGETS:-strata redis}

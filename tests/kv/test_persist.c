@@ -312,7 +312,7 @@ static char *read_file(const char *name, size_t *n)
 static void cmd3(struct st_buf *b, const char *a, const char *k, const char *v)
 {
     struct kv_bytes argv[3] = { kv_b(a, strlen(a)), kv_b(k, strlen(k)), kv_b(v, strlen(v)) };
-    kv_resp_append_cmd(b, v ? 3 : 2, argv);
+    kv_resp_append_cmd(b, 3, argv);
 }
 
 static void feed3(int db, const char *a, const char *k, const char *v)
@@ -661,6 +661,21 @@ static void test_aof_garbage_fatal(void **state)
     st_buf_release(&b);
 }
 
+static void test_select_out_of_range(void **state)
+{
+    (void)state;
+    kv_cfg.appendonly = true;
+    struct st_buf b;
+    st_buf_init(&b, ST_BUF_UNLIMITED);
+    struct kv_bytes sel[2] = { kv_b("SELECT", 6), kv_b("9", 1) }; /* NDB is 4 */
+    kv_resp_append_cmd(&b, 2, sel);
+    cmd3(&b, "SET", "a", "1");
+    write_file("appendonly.aof", b.data, b.len);
+    assert_int_equal(kv_persist_load(), -1);
+    assert_int_equal(fake_keys(), 0);
+    st_buf_release(&b);
+}
+
 static void test_rewrite_keeps_concurrent_writes(void **state)
 {
     (void)state;
@@ -766,6 +781,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aof_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aof_multi_reverted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aof_garbage_fatal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewrite_keeps_concurrent_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appendonly_switched_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_kills_rewrite, setup, teardown),

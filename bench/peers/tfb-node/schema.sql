@@ -1,6 +1,7 @@
 -- TechEmpower's World and Fortune tables for PostgreSQL, for running the Node peer on its own
--- (psql -f schema.sql URL). bench/tfb.sh lets strata create them instead
--- (`strata example bench --db URL --migrate`), so both servers read the same rows.
+-- (psql -f schema.sql URL; it drops and recreates both). bench/tfb.sh lets strata create them
+-- instead (`strata example bench --db URL` migrates and seeds at startup; the migration is
+-- st_tfb_migrations in src/examples/tfb.c), so both servers read the same rows.
 BEGIN;
 DROP TABLE IF EXISTS world;
 DROP TABLE IF EXISTS fortune;
