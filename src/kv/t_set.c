@@ -314,8 +314,8 @@ static size_t store_set(struct kv_client *c, struct kv_bytes key, struct kv_setv
     return n;
 }
 
-/* The set at key for writing (created empty-typed on demand with first as its first
- * member), NULL after a WRONGTYPE reply. */
+/* The set at key for writing; when absent, a new empty set in the encoding its first
+ * member calls for (the caller adds it at once). NULL after a WRONGTYPE reply. */
 static struct kv_entry *set_for_write(struct kv_client *c, struct kv_bytes key, struct kv_bytes first)
 {
     bool wrong;

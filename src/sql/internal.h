@@ -177,6 +177,7 @@ struct st_sql_batch {
     struct st_sql_conn *conn;
     bool own_conn; /* acquired for this batch: released when it completes */
     bool submitted;
+    bool independent;   /* st_sql_batch_independent: a Sync per query, no SAVEPOINT */
     struct st_buf data; /* SQL texts and parameter bytes, NUL-terminated each */
     ST_VEC(struct st__sql_q) qs;
     ST_VEC(struct st__sql_val) vals;

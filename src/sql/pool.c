@@ -441,6 +441,11 @@ void st_sql_batch_null(struct st_sql_batch *b)
     next_val(b, ST_SQL_NULL);
 }
 
+void st_sql_batch_independent(struct st_sql_batch *b)
+{
+    b->independent = true;
+}
+
 static void finish_cb(struct st_io_loop *loop, struct st_io_timer *t)
 {
     (void)loop;

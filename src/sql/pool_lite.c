@@ -132,11 +132,14 @@ static void lite_work(struct st_io_work *wk)
         }
         st_map_init(&c->lite_cache, &lite_cache_type);
     }
-    bool atomic = b->qs.len > 1;
+    bool atomic = b->qs.len > 1 && !b->independent;
     if (atomic && (b->status = lite_exec(b, "SAVEPOINT st_batch")))
         return;
-    for (size_t i = 0; i < b->qs.len && !b->status; i++)
-        b->status = run_query(b, &b->qs.items[i]);
+    for (size_t i = 0; i < b->qs.len && (!b->status || b->independent); i++) {
+        int rc = run_query(b, &b->qs.items[i]);
+        if (rc && !b->status)
+            b->status = rc;
+    }
     if (atomic && b->status)
         sqlite3_exec(c->lite, "ROLLBACK TO st_batch; RELEASE st_batch", NULL, NULL, NULL);
     else if (atomic)

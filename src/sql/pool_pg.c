@@ -238,6 +238,13 @@ void st__sql_pg_run(struct st_sql_batch *b)
             conn_broken(c); /* half a pipeline without a Sync: the connection cannot be reused */
             return;
         }
+        if (b->independent && i + 1 < b->qs.len) { /* its own implicit transaction */
+            if (!PQpipelineSync(c->pg)) {
+                conn_broken(c);
+                return;
+            }
+            expect_push(c, ST__PG_SYNC, 0, 0, NULL);
+        }
     }
     if (!PQpipelineSync(c->pg)) {
         conn_broken(c);
@@ -286,6 +293,10 @@ static bool read_results(struct st_sql_conn *c)
                 return false;
             }
             PQclear(r);
+            if (c->expect_head + 1 < c->expect.len) { /* an independent query's Sync */
+                c->expect_head++;
+                continue;
+            }
             expect_clear(c);
             struct st_sql_batch *b = c->batch;
             st__sql_batch_finish(b, b->status); /* may release and free c */

@@ -303,6 +303,16 @@ void st_sql_batch_blob(struct st_sql_batch *b, const void *p, size_t len);
 void st_sql_batch_null(struct st_sql_batch *b);
 
 /*
+ * Make the queries independent: each runs as its own statement (its own implicit
+ * transaction) instead of the whole batch being one atomic unit. On PostgreSQL every
+ * query is followed by its own Sync in the same pipeline: still one round trip, but the
+ * server executes each query separately, as TechEmpower's rules ask of /queries ("not
+ * coalesced"); on SQLite no SAVEPOINT wraps them. A failed query does not undo or skip
+ * the others; done still reports the first failure. Call before submitting.
+ */
+void st_sql_batch_independent(struct st_sql_batch *b);
+
+/*
  * Run the batch: on a connection acquired for it (and released after; waiting like
  * st_sql_pool_acquire), or on conn when conn is not NULL (a checked-out connection; one
  * batch at a time on it). done always runs, exactly once, on the loop, never inside this

@@ -66,6 +66,27 @@ def call(c, args):
 UNORDERED = (b"SMEMBERS", b"SINTER", b"SUNION", b"SDIFF", b"SPOP", b"SRANDMEMBER")
 
 
+def scan_all(c, cmd, key):
+    """Every member a full SSCAN/ZSCAN walk returns (COUNT 3: many calls), deduplicated."""
+    cursor, seen = b"0", set()
+    for _ in range(10000):
+        r = call(c, [cmd, key, cursor, b"COUNT", b"3"])
+        if not (isinstance(r, tuple) and r[0] == b"*"):
+            return r
+        cursor, items = r[1][0], r[1][1][1]
+        step = 2 if cmd == b"ZSCAN" else 1
+        seen.update(tuple(items[i:i + step]) for i in range(0, len(items), step))
+        if cursor == b"0":
+            return sorted(seen)
+    return "cursor never returned to 0"
+
+
+def run(c, args):
+    if args[0] == b"SCANALL":
+        return scan_all(c, args[1], args[2])
+    return call(c, args)
+
+
 def norm(cmd, r):
     if cmd in UNORDERED and isinstance(r, tuple) and r[0] in (b"*", b"~"):
         return (r[0], sorted(map(repr, r[1])))
@@ -125,6 +146,7 @@ ZGEN = [
     lambda k: [b"ZRANGESTORE", rnd.choice(keys), k, idx(), idx()],
     lambda k: [b"ZINTERCARD", b"2", k, rnd.choice(keys)],
     lambda k: [b"OBJECT", b"ENCODING", k],
+    lambda k: [b"SCANALL", b"ZSCAN", k],
     lambda k: [b"ZMPOP", b"2", k, rnd.choice(keys), rnd.choice([b"MIN", b"MAX"]), b"COUNT", b"2"],
 ]
 SGEN = [
@@ -141,6 +163,7 @@ SGEN = [
     lambda k: [b"SINTERCARD", b"2", k, rnd.choice(keys), b"LIMIT", b"2"],
     lambda k: [b"OBJECT", b"ENCODING", k],
     lambda k: [b"SRANDMEMBER", k, b"100"], lambda k: [b"SPOP", k, b"100"],
+    lambda k: [b"SCANALL", b"SSCAN", k],
 ]
 ops = int(sys.argv[4])
 rounds, failed = (ops + 499) // 500, 0
@@ -153,7 +176,7 @@ for rd in range(rounds):
         # alternate sorted-set and set phases; keys of the other type give WRONGTYPE
         g = rnd.choice(ZGEN if (i // 125) % 2 == 0 else SGEN)
         args = g(rnd.choice(keys))
-        a, b = norm(args[0], call(R, args)), norm(args[0], call(S, args))
+        a, b = norm(args[0], run(R, args)), norm(args[0], run(S, args))
         if a != b and diff is None:
             diff = (args, a, b)
     if diff:

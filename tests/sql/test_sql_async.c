@@ -288,6 +288,42 @@ static void test_batch_atomic(void **state)
     cleanup(b);
 }
 
+/* Independent queries (st_sql_batch_independent): a failure in the middle neither undoes
+ * the queries before it nor skips the ones after it, and results come back in order. */
+static void test_batch_independent(void **state)
+{
+    struct backend *b = *state;
+    fresh(b);
+    setup_schema(b, "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL);"
+                    "INSERT INTO users VALUES (1, 'a@x')");
+    struct env e;
+    env_open(&e, b, 2, 2000);
+    struct result r;
+    struct st_sql_batch *w = st_sql_batch_new(e.pool);
+    st_sql_batch_independent(w);
+    st_sql_batch_query(w, "INSERT INTO users VALUES (2, 'b@x')");
+    st_sql_batch_query(w, "INSERT INTO users VALUES (3, 'a@x')"); /* duplicate email */
+    st_sql_batch_query(w, "INSERT INTO users VALUES (4, 'd@x')");
+    st_sql_batch_query(w, "SELECT COUNT(*) FROM users");
+    assert_int_equal(run_batch(&e, w, NULL, &r), ST_SQL_UNIQUE);
+    assert_int_equal(st_sql_result_int64(w, 3, 0, 0), 3); /* 1, 2 and 4 */
+    st_sql_batch_free(w);
+    /* the connection is clean afterwards: a normal batch runs */
+    w = st_sql_batch_new(e.pool);
+    st_sql_batch_independent(w);
+    for (int i = 1; i <= 4; i++) {
+        st_sql_batch_query(w, "SELECT id FROM users WHERE id = $1");
+        st_sql_batch_int64(w, i);
+    }
+    assert_int_equal(run_batch(&e, w, NULL, &r), 0);
+    assert_int_equal(st_sql_result_rows(w, 0), 1);
+    assert_int_equal(st_sql_result_rows(w, 2), 0);
+    assert_int_equal(st_sql_result_int64(w, 3, 0, 0), 4);
+    st_sql_batch_free(w);
+    env_close(&e);
+    cleanup(b);
+}
+
 static void test_injection_async(void **state)
 {
     struct backend *b = *state;
@@ -639,6 +675,7 @@ int main(void)
         BOTH(test_batch_results),
         BOTH(test_pipeline_batch),
         BOTH(test_batch_atomic),
+        BOTH(test_batch_independent),
         BOTH(test_injection_async),
         BOTH(test_acquire_timeout_fifo),
         BOTH(test_interactive_transaction),
