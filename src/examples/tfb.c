@@ -480,6 +480,28 @@ static void cached(struct st_http_ex *x, struct tfb_worker *w, int n)
     send_worlds(x, rows, n, true);
 }
 
+/* GET /metrics: the connection pools of every worker, summed, in the Prometheus format
+ * (each pool's counters are written by its loop and read here with relaxed loads). */
+static void metrics(struct st_http_ex *x, struct st_tfb *t)
+{
+    struct st_sql_pool_stats sum = { 0 };
+    for (int i = 0; i < t->n; i++) {
+        struct tfb_worker *w = __atomic_load_n(&t->w[i], __ATOMIC_ACQUIRE);
+        if (w && w->pool)
+            st_sql_pool_stats_add(w->pool, &sum);
+    }
+    struct st_buf b;
+    st_buf_init(&b, 1 << 20);
+    if (st_sql_metrics_render("tfb", &sum, &b))
+        st_http_problem(x, 500, "metrics too large");
+    else { /* the body is borrowed until sent: give it the exchange's lifetime */
+        char *body = st_arena_alloc(x->arena, b.len + 1);
+        memcpy(body, b.data, b.len);
+        st_http_reply(x, 200, "text/plain; version=0.0.4", (struct st_str){ body, b.len });
+    }
+    st_buf_release(&b);
+}
+
 bool st_tfb_handle(struct st_tfb *t, struct st_http_ex *x)
 {
     if (x->req->method_id != ST_HTTP_M_GET && x->req->method_id != ST_HTTP_M_HEAD)
@@ -496,6 +518,8 @@ bool st_tfb_handle(struct st_tfb *t, struct st_http_ex *x)
         fortunes(x, w);
     else if (st_str_eq_c(path, "/cached-queries"))
         cached(x, w, st_tfb_count(query, "count", x->arena));
+    else if (st_str_eq_c(path, "/metrics"))
+        metrics(x, t);
     else
         return false;
     return true;

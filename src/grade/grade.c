@@ -36,6 +36,7 @@
 static const struct st_grader *const graders[] = {
     &st__grade_q11, &st__grade_q12, &st__grade_q13, &st__grade_q14, &st__grade_q15,
     &st__grade_q16, &st__grade_q17, &st__grade_q18, &st__grade_q19, &st__grade_q20,
+    &st__grade_q97, &st__grade_q98, &st__grade_q99, &st__grade_q175, &st__grade_q311, &st__grade_q313, &st__grade_q434,
 };
 #define NGRADERS (sizeof(graders) / sizeof(graders[0]))
 

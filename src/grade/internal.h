@@ -46,6 +46,9 @@ struct st_grader {
 
 extern const struct st_grader st__grade_q11, st__grade_q12, st__grade_q13, st__grade_q14, st__grade_q15;
 extern const struct st_grader st__grade_q16, st__grade_q17, st__grade_q18, st__grade_q19, st__grade_q20;
+/* kv.c: the key-value questions, over RESP */
+extern const struct st_grader st__grade_q97, st__grade_q98, st__grade_q99, st__grade_q175, st__grade_q311;
+extern const struct st_grader st__grade_q313, st__grade_q434;
 
 #define G_MAX_EXCHANGES 64
 

@@ -156,6 +156,9 @@ suite() {
     ok "$n: the table still holds 10000 rows" test "$(db_rows 'SELECT count(*) FROM world')" = 10000
     out=$(curl -s "http://127.0.0.1:$port/plaintext")
     ok "$n: /plaintext is still served" test "$out" = "Hello, World!"
+    out=$(curl -s "http://127.0.0.1:$port/metrics")
+    ok "$n: /metrics has the pool's acquisitions" grep -Eq '^strata_sql_pool_acquire_total\{pool="tfb"\} [1-9]' <<<"$out"
+    ok "$n: /metrics has the pool's connections" grep -Eq '^strata_sql_pool_connections\{pool="tfb"\} [0-9]' <<<"$out"
     out=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/db")
     ok "$n: POST /db is not a database route (got $out)" test "$out" -ge 400
 }
