@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "examples/examples.h"
 #include "grade/grade.h"
+#include "kv/kv.h"
 #include "lab/cli.h"
 #include "web/web.h"
 
@@ -36,6 +37,7 @@ static const struct command commands[] = {
     { "questions", st_cli_questions, "browse the 500-question bank: list, show, search, stats" },
     { "progress", st_cli_progress, "your progress: bars, mark N STATUS, export FILE, import FILE" },
     { "example", st_example_main, "run a reference app: strata example basics|bench --listen HOST:PORT" },
+    { "kv", st_kv_main, "a Redis-compatible server: strata kv [config] [--port 6379 ...]" },
     { "grade", st_cli_grade, "grade your server for a practical question: strata grade Q11 --target URL" },
     { "version", cmd_version, "print the version" },
 };

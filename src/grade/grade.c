@@ -37,6 +37,7 @@ static const struct st_grader *const graders[] = {
     &st__grade_q11, &st__grade_q12, &st__grade_q13, &st__grade_q14, &st__grade_q15,
     &st__grade_q16, &st__grade_q17, &st__grade_q18, &st__grade_q19, &st__grade_q20,
     &st__grade_q97, &st__grade_q98, &st__grade_q99, &st__grade_q175, &st__grade_q311, &st__grade_q313, &st__grade_q434,
+    &st__grade_q112, &st__grade_q119, &st__grade_q131,
 };
 #define NGRADERS (sizeof(graders) / sizeof(graders[0]))
 
@@ -701,6 +702,8 @@ static int start_program(const struct st_grade_run_opts *o, const struct st_grad
                          struct proc *p, char *target_buf, size_t cap, char **tmp_out, char **dir_out,
                          struct st_error *err)
 {
+    if (gr->needs & ST_GRADE_RUNS_CMD)
+        return st__grade_runs_start(o, g, target_buf, cap, tmp_out, dir_out, err);
     int port = 0; /* the analyzer cannot see that free_port sets it whenever it returns 0 */
     int rc = free_port(&port);
     if (rc)
@@ -754,6 +757,10 @@ static int check_opts(const struct st_grade_run_opts *o, const struct st_grader 
     if (!gr)
         return st_error_set(err, ST_ENOTFOUND, "no grader for '%s' (see 'strata grade --list')",
                             o->grader ? o->grader : "");
+    if (gr->needs & ST_GRADE_RUNS_CMD) { /* no server: {db} instead of {port} (sql_q.c) */
+        *out = gr;
+        return st__grade_runs_check(o, gr, err);
+    }
     if (!o->cmd && (gr->needs & ST_GRADE_NEEDS_CMD))
         return st_error_set(err, ST_EUSAGE, "Q%d needs --cmd \"PROGRAM ARGS\" (it %s)", gr->question,
                             gr->needs & ST_GRADE_NEEDS_DIR
@@ -785,6 +792,8 @@ static void run_rounds(const struct st_grade_run_opts *o, const struct st_grader
 {
     size_t nchecks = (size_t)count_checks(gr);
     int repeat = o->repeat > 0 ? o->repeat : 1;
+    if (g->cmd)
+        g_log(g, "command: %s (run once per step, no server)\n", g->cmd);
     g_log(g, "target: http://%s   seed: %llu (repeat with --seed %llu)\n", g->target, (unsigned long long)o->seed,
           (unsigned long long)o->seed);
     for (int round = 0; round < repeat && !res->cancelled; round++) {

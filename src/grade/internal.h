@@ -33,6 +33,7 @@ struct st_grade_check {
 enum {
     ST_GRADE_NEEDS_CMD = 1u, /* reads the program's output: --cmd is required */
     ST_GRADE_NEEDS_DIR = 2u, /* serves a directory: --cmd with {dir} */
+    ST_GRADE_RUNS_CMD = 4u,  /* runs --cmd once per step ({db} ...), no server (sql_q.c) */
 };
 
 struct st_grader {
@@ -49,6 +50,8 @@ extern const struct st_grader st__grade_q16, st__grade_q17, st__grade_q18, st__g
 /* kv.c: the key-value questions, over RESP */
 extern const struct st_grader st__grade_q97, st__grade_q98, st__grade_q99, st__grade_q175, st__grade_q311;
 extern const struct st_grader st__grade_q313, st__grade_q434;
+/* sql_q.c: the SQL data-layer questions (Q112 and Q119 run --cmd per step, Q131 is HTTP) */
+extern const struct st_grader st__grade_q112, st__grade_q119, st__grade_q131;
 
 #define G_MAX_EXCHANGES 64
 
@@ -83,6 +86,9 @@ struct st_grade {
     /* Grader-private state for prepare() and checks (Q20's file contents). */
     void *state;
     void (*state_free)(void *state);
+
+    /* ST_GRADE_RUNS_CMD graders: the --cmd template, run by the checks (sql_q.c). */
+    const char *cmd;
 };
 
 /* ---- randomness ---- */
@@ -152,5 +158,13 @@ bool g_contains_ci(const char *p, size_t n, const char *needle);
 /* ---- the program's output (under --cmd) ---- */
 /* Copy the merged stdout+stderr captured so far (after waiting wait_ms for more). */
 void g_output(struct st_grade *g, int wait_ms, struct st_buf *out);
+
+/* ---- graders that run --cmd per step (ST_GRADE_RUNS_CMD, sql_q.c) ---- */
+/* The options such a grader refuses (the CLI's usage errors); 0 or ST_EUSAGE with err. */
+int st__grade_runs_check(const struct st_grade_run_opts *o, const struct st_grader *gr, struct st_error *err);
+/* Instead of starting a server: create the temp directory (*tmp_out, *dir_out as
+ * start_program), keep o->cmd in g->cmd and set g->target to an address no check uses. */
+int st__grade_runs_start(const struct st_grade_run_opts *o, struct st_grade *g, char *target_buf, size_t cap,
+                         char **tmp_out, char **dir_out, struct st_error *err);
 
 #endif

@@ -1,16 +1,20 @@
 /*
- * t_hash.c - the hash type and its commands (HSET ... HSCAN), as redis-server 7.0 has them.
+ * t_hash.c - the hash type and its commands (HSET ... HSCAN), as redis-server 7.0 has
+ * them.
  *
  * Encodings, as Redis 7.0 (OBJECT ENCODING answers the same):
- *   listpack   field, value, field, value ... in one listpack (listpack.h) while the hash
- *              has at most hash-max-listpack-entries fields and no field or value longer
- *              than hash-max-listpack-value bytes was ever written to it;
- *   hashtable  otherwise (struct kv_hhash: a kv_htab of struct hfield, skiplist.h).
- * A hash never converts back, as in Redis (even when CONFIG SET raises the limits).
+ *   listpack   field, value, field, value ... in one listpack (listpack.h) while there
+ *              are at most hash-max-listpack-entries fields and no field or value is
+ *              longer than hash-max-listpack-value bytes: lookups are linear scans of a
+ *              block that fits in a few cache lines;
+ *   hashtable  a kv_htab (skiplist.h, shared with sets) of struct hfield, one allocation
+ *              per field holding its value too.
+ * A hash never converts back, as in Redis.
  *
  * The value pointer alone tells the encoding (kv_hash_ops get no entry): a listpack
- * starts with its total size (never 0), a kv_hhash with a zero tag.
+ * starts with its total size, never 0; a struct hht starts with a zero tag.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,32 +22,28 @@
 #include <string.h>
 
 #include "kv/cmds.h"
+#include "kv/db.h"
 #include "kv/listpack.h"
 #include "kv/skiplist.h"
 #include "kv/t_set.h"
 
-/* A field of a hashtable hash: one allocation holding the field bytes, a NUL, the value
- * bytes and a NUL (h.len is the field length). */
-struct hfield {
-    struct kv_hent h;
-    size_t vlen;
-    char p[];
-};
-
-struct kv_hhash {
+struct hht {
     uint32_t tag; /* always 0: see the file comment */
-    size_t bytes; /* allocation sizes of the fields, kept so MEMORY USAGE is O(1) */
+    size_t bytes; /* allocation sizes of the fields, so MEMORY USAGE is O(1) */
     struct kv_htab ht;
 };
 
-/* Redis's lpSafeToAdd: a listpack stays below 1 GB, bigger hashes become tables. */
-#define LP_SAFETY_SIZE (1u << 30)
-/* Redis's MAX_LONG_DOUBLE_CHARS: room for "%.17Lf" of any finite long double. */
-#define LD_MAX_CHARS (5 * 1024)
-/* Fields per HSET in the AOF rewrite / snapshot (Redis's AOF_REWRITE_ITEMS_PER_CMD). */
-#define EMIT_PAIRS 64
+/* A field of a hashtable hash: header, the field bytes, NUL, the value bytes, NUL. */
+struct hfield {
+    struct kv_hent h; /* h.len: field length */
+    uint32_t vlen;
+    char data[];
+};
 
-/* ---- the hashtable encoding ---------------------------------------------------------- */
+/* A listpack is capped well below its 4 GB format limit (Redis: 1 GB safety). */
+#define LP_SAFETY_BYTES (1u << 30)
+
+/* ---- the value ------------------------------------------------------------------------- */
 
 static bool is_lp(const void *p)
 {
@@ -52,85 +52,37 @@ static bool is_lp(const void *p)
 
 static const char *hfield_key(const struct kv_hent *e)
 {
-    return ((const struct hfield *)e)->p;
+    return ((const struct hfield *)e)->data;
 }
 
 static struct kv_bytes hfield_val(const struct hfield *f)
 {
-    return kv_b(f->p + f->h.len + 1, f->vlen);
+    return kv_b(f->data + f->h.len + 1, f->vlen);
 }
 
-static size_t hfield_size(size_t flen, size_t vlen)
+static struct hfield *hfield_new(struct kv_bytes field, struct kv_bytes val, uint32_t hash)
 {
-    return sizeof(struct hfield) + flen + 1 + vlen + 1;
+    struct hfield *f = kv_malloc(sizeof(*f) + field.n + val.n + 2);
+    f->h.next = NULL;
+    f->h.hash = hash;
+    f->h.len = (uint32_t)field.n;
+    f->vlen = (uint32_t)val.n;
+    if (field.n)
+        memcpy(f->data, field.p, field.n);
+    f->data[field.n] = 0;
+    if (val.n)
+        memcpy(f->data + field.n + 1, val.p, val.n);
+    f->data[field.n + 1 + val.n] = 0;
+    return f;
 }
 
-static void hfield_put_val(struct hfield *f, struct kv_bytes v)
+static struct hht *hht_new(void)
 {
-    char *d = f->p + f->h.len + 1;
-    if (v.n)
-        memcpy(d, v.p, v.n);
-    d[v.n] = '\0';
-    f->vlen = v.n;
-}
-
-static struct kv_hhash *hh_new(void)
-{
-    struct kv_hhash *h = kv_malloc(sizeof(*h));
+    struct hht *h = kv_malloc(sizeof(*h));
     h->tag = 0;
     h->bytes = 0;
     kv_htab_init(&h->ht, hfield_key);
     return h;
-}
-
-static struct hfield *hh_find(const struct kv_hhash *h, struct kv_bytes f)
-{
-    return (struct hfield *)kv_htab_find(&h->ht, f, kv_htab_hash(f));
-}
-
-/* Add a field known to be absent. */
-static void hh_insert(struct kv_hhash *h, struct kv_bytes f, struct kv_bytes v, uint32_t hash)
-{
-    struct hfield *e = kv_malloc(hfield_size(f.n, v.n));
-    e->h.hash = hash;
-    e->h.len = (uint32_t)f.n;
-    if (f.n)
-        memcpy(e->p, f.p, f.n);
-    e->p[f.n] = '\0';
-    hfield_put_val(e, v);
-    h->bytes += kv_alloc_size(e);
-    kv_htab_insert(&h->ht, &e->h);
-}
-
-/* Set f to v; true when the field is new. */
-static bool hh_set(struct kv_hhash *h, struct kv_bytes f, struct kv_bytes v)
-{
-    uint32_t hash = kv_htab_hash(f);
-    struct hfield *e = (struct hfield *)kv_htab_find(&h->ht, f, hash);
-    if (!e) {
-        hh_insert(h, f, v, hash);
-        return true;
-    }
-    size_t need = hfield_size(e->h.len, v.n);
-    if (need > kv_alloc_size(e)) { /* does not fit: move it (the table links it anew) */
-        kv_htab_remove(&h->ht, f, hash);
-        h->bytes -= kv_alloc_size(e);
-        e = kv_realloc(e, need);
-        h->bytes += kv_alloc_size(e);
-        kv_htab_insert(&h->ht, &e->h);
-    }
-    hfield_put_val(e, v);
-    return false;
-}
-
-static bool hh_del(struct kv_hhash *h, struct kv_bytes f)
-{
-    struct kv_hent *e = kv_htab_remove(&h->ht, f, kv_htab_hash(f));
-    if (!e)
-        return false;
-    h->bytes -= kv_alloc_size(e);
-    kv_free(e);
-    return true;
 }
 
 static void free_field(struct kv_hent *e)
@@ -138,285 +90,239 @@ static void free_field(struct kv_hent *e)
     kv_free(e);
 }
 
-static void hh_free(struct kv_hhash *h)
-{
-    kv_htab_release(&h->ht, free_field);
-    kv_free(h);
-}
-
-/* ---- the listpack encoding ------------------------------------------------------------ */
-
-/* The position of field f (its value follows), or NULL. */
-static unsigned char *lp_find_field(unsigned char *lp, struct kv_bytes f)
-{
-    return kv_lp_find(lp, kv_lp_first(lp), f, 1);
-}
-
-/* ---- either encoding ------------------------------------------------------------------- */
-
 static size_t hash_len(const void *p)
 {
-    return is_lp(p) ? kv_lp_len(p) / 2 : ((const struct kv_hhash *)p)->ht.len;
+    return is_lp(p) ? kv_lp_len(p) / 2 : ((const struct hht *)p)->ht.len;
 }
 
-/* The value of field f; buf (24 bytes) holds the text of a listpack integer. */
-static bool hash_get(const void *p, struct kv_bytes f, struct kv_bytes *v, char *buf)
+/* Set field in a hashtable hash; true when it was created. */
+static bool hht_set(struct hht *h, struct kv_bytes field, struct kv_bytes val)
+{
+    uint32_t hash = kv_htab_hash(field);
+    struct kv_hent *old = kv_htab_find(&h->ht, field, hash);
+    struct hfield *f = (struct hfield *)old;
+    if (f && kv_alloc_size(f) >= sizeof(*f) + field.n + val.n + 2) {
+        /* the new value fits in place */
+        memcpy(f->data + field.n + 1, val.p, val.n);
+        f->data[field.n + 1 + val.n] = 0;
+        f->vlen = (uint32_t)val.n;
+        return false;
+    }
+    if (old) {
+        kv_htab_remove(&h->ht, field, hash);
+        h->bytes -= kv_alloc_size(old);
+        kv_free(old);
+    }
+    f = hfield_new(field, val, hash);
+    h->bytes += kv_alloc_size(f);
+    kv_htab_insert(&h->ht, &f->h);
+    return old == NULL;
+}
+
+/* The value of field (ints of a listpack are written into buf); false when absent. */
+static bool hash_get(void *p, struct kv_bytes field, struct kv_bytes *val, char buf[24])
 {
     if (is_lp(p)) {
-        unsigned char *lp = (unsigned char *)p;
-        unsigned char *fp = lp_find_field(lp, f);
-        if (!fp)
+        unsigned char *lp = p;
+        unsigned char *f = kv_lp_find(lp, kv_lp_first(lp), field, 1);
+        if (!f)
             return false;
-        *v = kv_lp_get(kv_lp_next(lp, fp), buf);
+        *val = kv_lp_get(kv_lp_next(lp, f), buf);
         return true;
     }
-    const struct hfield *e = hh_find(p, f);
+    struct hht *h = p;
+    struct kv_hent *e = kv_htab_find(&h->ht, field, kv_htab_hash(field));
     if (!e)
         return false;
-    *v = hfield_val(e);
+    *val = hfield_val((struct hfield *)e);
     return true;
 }
 
-/* Iteration over (field, value) pairs in encoding order; the bytes stay valid until the
- * next call (listpack integers are written into the iterator). */
-struct hiter {
-    const void *p;
-    unsigned char *pos;
+/* Iteration over field/value pairs in encoding order. */
+struct hash_iter {
+    void *p;
+    unsigned char *lpp;
     struct kv_htab_iter hi;
     char fbuf[24], vbuf[24];
 };
 
-static void hiter_init(struct hiter *it, const void *p)
+static void hash_iter_init(struct hash_iter *it, void *p)
 {
     it->p = p;
-    it->pos = is_lp(p) ? kv_lp_first((unsigned char *)p) : NULL;
+    it->lpp = is_lp(p) ? kv_lp_first(p) : NULL;
     it->hi = KV_HTAB_ITER_INIT;
 }
 
-static bool hiter_next(struct hiter *it, struct kv_bytes *f, struct kv_bytes *v)
+static bool hash_next(struct hash_iter *it, struct kv_bytes *field, struct kv_bytes *val)
 {
     if (is_lp(it->p)) {
-        unsigned char *lp = (unsigned char *)it->p;
-        if (!it->pos)
+        if (!it->lpp)
             return false;
-        unsigned char *vp = kv_lp_next(lp, it->pos);
-        *f = kv_lp_get(it->pos, it->fbuf);
-        *v = kv_lp_get(vp, it->vbuf);
-        it->pos = kv_lp_next(lp, vp);
+        *field = kv_lp_get(it->lpp, it->fbuf);
+        unsigned char *v = kv_lp_next(it->p, it->lpp);
+        *val = kv_lp_get(v, it->vbuf);
+        it->lpp = kv_lp_next(it->p, v);
         return true;
     }
-    const struct kv_hhash *h = it->p;
-    const struct hfield *e = (const struct hfield *)kv_htab_next(&h->ht, &it->hi);
+    struct hht *h = it->p;
+    struct kv_hent *e = kv_htab_next(&h->ht, &it->hi);
     if (!e)
         return false;
-    *f = kv_hent_key(&h->ht, &e->h);
-    *v = hfield_val(e);
+    *field = kv_b(hfield_key(e), e->len);
+    *val = hfield_val((struct hfield *)e);
     return true;
 }
 
-static struct kv_hhash *lp_to_hh(const unsigned char *lp)
+static struct hht *lp_to_hht(unsigned char *lp)
 {
-    struct kv_hhash *h = hh_new();
-    struct hiter it;
+    struct hht *h = hht_new();
+    struct hash_iter it;
     struct kv_bytes f, v;
-    hiter_init(&it, lp);
-    while (hiter_next(&it, &f, &v))
-        hh_insert(h, f, v, kv_htab_hash(f));
+    hash_iter_init(&it, lp);
+    while (hash_next(&it, &f, &v))
+        hht_set(h, f, v);
+    kv_lp_free(lp);
     return h;
 }
 
-static void hash_convert(struct kv_entry *e)
+static void convert(struct kv_entry *e)
 {
-    if (e->enc != KV_ENC_LISTPACK)
-        return;
-    struct kv_hhash *h = lp_to_hh(e->v.ptr);
-    kv_lp_free(e->v.ptr);
-    e->v.ptr = h;
+    e->v.ptr = lp_to_hht(e->v.ptr);
     e->enc = KV_ENC_HASHTABLE;
 }
 
-/* Redis's hashTypeTryConversion: before writing argv[start..end], a listpack hash becomes
- * a table when one of them is too long for it. */
-static void hash_try_conversion(struct kv_entry *e, const struct kv_bytes *argv, int start, int end)
+/* Before writing (field, val): convert when either is too long for a listpack. */
+static void convert_for(struct kv_entry *e, struct kv_bytes field, struct kv_bytes val)
 {
-    if (e->enc != KV_ENC_LISTPACK)
+    if (!is_lp(e->v.ptr))
         return;
-    size_t sum = 0;
-    for (int i = start; i <= end; i++) {
-        if ((int64_t)argv[i].n > kv_cfg.hash_max_listpack_value) {
-            hash_convert(e);
-            return;
-        }
-        sum += argv[i].n;
-    }
-    if (kv_lp_bytes(e->v.ptr) + sum > LP_SAFETY_SIZE)
-        hash_convert(e);
+    int64_t max = kv_cfg.hash_max_listpack_value;
+    if ((int64_t)field.n > max || (int64_t)val.n > max ||
+        kv_lp_bytes(e->v.ptr) + field.n + val.n + 32 > LP_SAFETY_BYTES)
+        convert(e);
 }
 
-/* Set field f to v in e's hash; true when the field is new. Converts a listpack that
- * would hold a too long string or grows past hash-max-listpack-entries. */
-static bool hash_set(struct kv_entry *e, struct kv_bytes f, struct kv_bytes v)
+/* Set field to val in e's hash (converting as Redis does); true when created. */
+static bool hash_set(struct kv_entry *e, struct kv_bytes field, struct kv_bytes val)
 {
-    if (e->enc == KV_ENC_LISTPACK &&
-        ((int64_t)f.n > kv_cfg.hash_max_listpack_value || (int64_t)v.n > kv_cfg.hash_max_listpack_value))
-        hash_convert(e); /* HINCRBY* skip hash_try_conversion */
-    if (e->enc != KV_ENC_LISTPACK)
-        return hh_set(e->v.ptr, f, v);
+    convert_for(e, field, val);
+    if (!is_lp(e->v.ptr))
+        return hht_set(e->v.ptr, field, val);
     unsigned char *lp = e->v.ptr;
-    unsigned char *fp = lp_find_field(lp, f);
-    if (fp) {
-        unsigned char *vp = kv_lp_next(lp, fp);
-        e->v.ptr = kv_lp_replace(lp, &vp, v);
+    unsigned char *f = kv_lp_find(lp, kv_lp_first(lp), field, 1);
+    if (f) {
+        unsigned char *v = kv_lp_next(lp, f);
+        e->v.ptr = kv_lp_replace(lp, &v, val);
         return false;
     }
-    lp = kv_lp_append(lp, f);
-    e->v.ptr = kv_lp_append(lp, v);
+    lp = kv_lp_append(lp, field);
+    e->v.ptr = kv_lp_append(lp, val);
     if ((int64_t)hash_len(e->v.ptr) > kv_cfg.hash_max_listpack_entries)
-        hash_convert(e);
+        convert(e);
     return true;
 }
 
-static bool hash_del(struct kv_entry *e, struct kv_bytes f)
+static bool hash_del(struct kv_entry *e, struct kv_bytes field)
 {
-    if (e->enc != KV_ENC_LISTPACK)
-        return hh_del(e->v.ptr, f);
-    unsigned char *lp = e->v.ptr;
-    unsigned char *p = lp_find_field(lp, f);
-    if (!p)
+    if (is_lp(e->v.ptr)) {
+        unsigned char *lp = e->v.ptr;
+        unsigned char *f = kv_lp_find(lp, kv_lp_first(lp), field, 1);
+        if (!f)
+            return false;
+        size_t index = 0;
+        for (unsigned char *q = kv_lp_first(lp); q != f; q = kv_lp_next(lp, q))
+            index++;
+        e->v.ptr = kv_lp_delete_range(lp, (int64_t)index, 2);
+        return true;
+    }
+    struct hht *h = e->v.ptr;
+    struct kv_hent *old = kv_htab_remove(&h->ht, field, kv_htab_hash(field));
+    if (!old)
         return false;
-    lp = kv_lp_delete(lp, &p); /* the field; p is now its value */
-    e->v.ptr = kv_lp_delete(lp, &p);
+    h->bytes -= kv_alloc_size(old);
+    kv_free(old);
     return true;
 }
 
-/* A handle on one (field, value) pair: a listpack position or a struct hfield. */
-static void pair_at(const void *p, const void *handle, struct kv_bytes *f, struct kv_bytes *v, char *fbuf, char *vbuf)
+/* ---- type ops --------------------------------------------------------------------------- */
+
+static void hash_free(void *p)
 {
     if (is_lp(p)) {
-        unsigned char *fp = (unsigned char *)handle;
-        *f = kv_lp_get(fp, fbuf);
-        *v = kv_lp_get(kv_lp_next((unsigned char *)p, fp), vbuf);
+        kv_lp_free(p);
         return;
     }
-    const struct hfield *e = handle;
-    *f = kv_b(e->p, e->h.len);
-    *v = hfield_val(e);
+    struct hht *h = p;
+    kv_htab_release(&h->ht, free_field);
+    kv_free(h);
 }
 
-/* A random pair's handle (the hash is not empty). */
-static const void *random_pair(const void *p)
-{
-    if (is_lp(p)) {
-        int64_t i = (int64_t)(kv_zsl_rand() % hash_len(p));
-        return kv_lp_seek((unsigned char *)p, 2 * i);
-    }
-    const struct kv_hhash *h = p;
-    return kv_htab_random(&h->ht);
-}
-
-/* Every pair's handle, in encoding order (kv_free the array). */
-static const void **all_pairs(const void *p, size_t *n)
-{
-    size_t len = hash_len(p), k = 0;
-    const void **v = kv_malloc((len ? len : 1) * sizeof(*v));
-    if (is_lp(p)) {
-        unsigned char *lp = (unsigned char *)p;
-        for (unsigned char *fp = kv_lp_first(lp); fp; fp = kv_lp_next(lp, kv_lp_next(lp, fp)))
-            v[k++] = fp;
-    } else {
-        const struct kv_hhash *h = p;
-        struct kv_htab_iter it = KV_HTAB_ITER_INIT;
-        for (struct kv_hent *e; (e = kv_htab_next(&h->ht, &it));)
-            v[k++] = e;
-    }
-    *n = k;
-    return v;
-}
-
-/* ---- kv_hash_ops ----------------------------------------------------------------------- */
-
-static void ops_free(void *p)
-{
-    if (is_lp(p))
-        kv_lp_free(p);
-    else
-        hh_free(p);
-}
-
-static void *ops_dup(const void *p)
+static void *hash_dup(const void *p)
 {
     if (is_lp(p))
         return kv_lp_dup(p);
-    const struct kv_hhash *h = p;
-    struct kv_hhash *c = hh_new();
-    struct kv_htab_iter it = KV_HTAB_ITER_INIT;
-    for (struct kv_hent *e; (e = kv_htab_next(&h->ht, &it));) {
-        const struct hfield *f = (const struct hfield *)e;
-        hh_insert(c, kv_b(f->p, f->h.len), hfield_val(f), f->h.hash);
-    }
-    return c;
+    struct hht *d = hht_new();
+    struct hash_iter it;
+    struct kv_bytes f, v;
+    hash_iter_init(&it, (void *)p);
+    while (hash_next(&it, &f, &v))
+        hht_set(d, f, v);
+    return d;
 }
 
-static size_t ops_mem(const void *p)
+static size_t hash_mem(const void *p)
 {
     if (is_lp(p))
         return kv_alloc_size(p);
-    const struct kv_hhash *h = p;
+    const struct hht *h = p;
     return kv_alloc_size(h) + kv_htab_mem(&h->ht) + h->bytes;
 }
 
-static size_t ops_len(const void *p)
+static size_t hash_len_op(const void *p)
 {
     return hash_len(p);
 }
 
-/* HSET key f1 v1 .. f64 v64, repeated. Listpack integers are texts in the iterator's
- * buffers, which the next pair reuses: they are copied into bufs. */
-static int ops_emit(const void *p, struct kv_bytes key, struct kv_emitter *em)
+#define EMIT_PAIRS 64
+
+/* HSET key f1 v1 .. f64 v64, as many as needed. */
+static int hash_emit(const void *p, struct kv_bytes key, struct kv_emitter *em)
 {
     struct kv_bytes argv[2 + 2 * EMIT_PAIRS];
-    char bufs[2 * EMIT_PAIRS][24];
-    struct hiter it;
-    int n = 0, rc;
+    char nums[2 * EMIT_PAIRS][24];
+    struct hash_iter it;
+    struct kv_bytes f, v;
     argv[0] = kv_b("HSET", 4);
     argv[1] = key;
-    hiter_init(&it, p);
-    for (;;) {
-        bool more = hiter_next(&it, &argv[2 + n], &argv[3 + n]);
-        for (int i = n; more && i < n + 2; i++) {
-            if (argv[2 + i].p == it.fbuf || argv[2 + i].p == it.vbuf) {
-                memcpy(bufs[i], argv[2 + i].p, argv[2 + i].n);
-                argv[2 + i].p = bufs[i];
-            }
-        }
-        n += more ? 2 : 0;
-        if ((n == 2 * EMIT_PAIRS || (!more && n > 0)) && (rc = kv_emit(em, 2 + n, argv)) != 0)
-            return rc;
-        if (n == 2 * EMIT_PAIRS)
+    int n = 0;
+    hash_iter_init(&it, (void *)p);
+    while (hash_next(&it, &f, &v)) {
+        /* the iterator's int buffers are reused: keep copies of int texts */
+        memcpy(nums[2 * n], f.p, f.p == it.fbuf ? f.n : 0);
+        memcpy(nums[2 * n + 1], v.p, v.p == it.vbuf ? v.n : 0);
+        argv[2 + 2 * n] = f.p == it.fbuf ? kv_b(nums[2 * n], f.n) : f;
+        argv[3 + 2 * n] = v.p == it.vbuf ? kv_b(nums[2 * n + 1], v.n) : v;
+        if (++n == EMIT_PAIRS) {
+            int rc = kv_emit(em, 2 + 2 * n, argv);
+            if (rc)
+                return rc;
             n = 0;
-        if (!more)
-            return 0;
+        }
     }
+    return n ? kv_emit(em, 2 + 2 * n, argv) : 0;
 }
 
-const struct kv_type_ops kv_hash_ops = {
-    .free = ops_free,
-    .dup = ops_dup,
-    .mem = ops_mem,
-    .len = ops_len,
-    .emit = ops_emit,
-};
+const struct kv_type_ops kv_hash_ops = { hash_free, hash_dup, hash_mem, hash_len_op, hash_emit };
 
-/* ---- command helpers ------------------------------------------------------------------- */
+/* ---- lookups --------------------------------------------------------------------------- */
 
 static struct kv_entry *hash_read(struct kv_client *c, bool *wrong)
 {
     return kv_lookup_type(c, c->argv[1], KV_HASH, false, wrong);
 }
 
-/* The hash at argv[1] for writing, created empty (listpack) when absent, as Redis's
- * hashTypeLookupWriteOrCreate. NULL after a WRONGTYPE reply. */
-static struct kv_entry *hash_write_or_create(struct kv_client *c)
+/* The hash at argv[1] for writing, created when absent; NULL after WRONGTYPE. */
+static struct kv_entry *hash_write_create(struct kv_client *c)
 {
     bool wrong;
     struct kv_entry *e = kv_lookup_type(c, c->argv[1], KV_HASH, true, &wrong);
@@ -425,14 +331,16 @@ static struct kv_entry *hash_write_or_create(struct kv_client *c)
     return kv_db_add(c->db, c->argv[1], KV_HASH, KV_ENC_LISTPACK, kv_lp_new());
 }
 
-/* After a command that may have removed the last field: empty hashes do not exist. */
-static void delete_if_empty(struct kv_client *c, struct kv_entry *e)
-{
-    if (hash_len(e->v.ptr) == 0)
-        kv_db_delete_entry(c->db, e);
-}
+/* ---- HSET HMSET HSETNX ------------------------------------------------------------------ */
 
-/* ---- HSET HMSET HSETNX HGET HMGET HDEL HEXISTS HLEN HSTRLEN --------------------------- */
+/* Redis converts before inserting when any argument is too long for a listpack. */
+static void convert_for_args(struct kv_client *c, struct kv_entry *e, int from)
+{
+    for (int i = from; i < c->argc && is_lp(e->v.ptr); i++) {
+        if ((int64_t)c->argv[i].n > kv_cfg.hash_max_listpack_value)
+            convert(e);
+    }
+}
 
 static void hset_generic(struct kv_client *c, bool hmset)
 {
@@ -440,18 +348,18 @@ static void hset_generic(struct kv_client *c, bool hmset)
         kv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", hmset ? "hmset" : "hset");
         return;
     }
-    struct kv_entry *e = hash_write_or_create(c);
+    struct kv_entry *e = hash_write_create(c);
     if (!e)
         return;
-    hash_try_conversion(e, c->argv, 2, c->argc - 1);
+    convert_for_args(c, e, 2);
     int64_t created = 0;
     for (int i = 2; i < c->argc; i += 2)
         created += hash_set(e, c->argv[i], c->argv[i + 1]);
+    kv_signal_modified(c, c->db, c->argv[1]);
     if (hmset)
         kv_reply_ok(c);
     else
         kv_reply_int(c, created);
-    kv_signal_modified(c, c->db, c->argv[1]);
 }
 
 void kv_cmd_hset(struct kv_client *c)
@@ -466,29 +374,31 @@ void kv_cmd_hmset(struct kv_client *c)
 
 void kv_cmd_hsetnx(struct kv_client *c)
 {
-    struct kv_entry *e = hash_write_or_create(c);
-    char buf[24];
-    struct kv_bytes v;
+    struct kv_entry *e = hash_write_create(c);
     if (!e)
         return;
+    struct kv_bytes v;
+    char buf[24];
     if (hash_get(e->v.ptr, c->argv[2], &v, buf)) {
         kv_reply_int(c, 0);
         return;
     }
-    hash_try_conversion(e, c->argv, 2, 3);
+    convert_for_args(c, e, 2);
     hash_set(e, c->argv[2], c->argv[3]);
-    kv_reply_int(c, 1);
     kv_signal_modified(c, c->db, c->argv[1]);
+    kv_reply_int(c, 1);
 }
+
+/* ---- reads ------------------------------------------------------------------------------ */
 
 void kv_cmd_hget(struct kv_client *c)
 {
     bool wrong;
     struct kv_entry *e = hash_read(c, &wrong);
-    char buf[24];
-    struct kv_bytes v;
     if (wrong)
         return;
+    struct kv_bytes v;
+    char buf[24];
     if (e && hash_get(e->v.ptr, c->argv[2], &v, buf))
         kv_reply_bulk(c, v);
     else
@@ -503,8 +413,8 @@ void kv_cmd_hmget(struct kv_client *c)
         return;
     kv_reply_array(c, (size_t)(c->argc - 2));
     for (int i = 2; i < c->argc; i++) {
-        char buf[24];
         struct kv_bytes v;
+        char buf[24];
         if (e && hash_get(e->v.ptr, c->argv[i], &v, buf))
             kv_reply_bulk(c, v);
         else
@@ -512,32 +422,26 @@ void kv_cmd_hmget(struct kv_client *c)
     }
 }
 
-void kv_cmd_hdel(struct kv_client *c)
-{
-    bool wrong;
-    struct kv_entry *e = kv_lookup_type(c, c->argv[1], KV_HASH, true, &wrong);
-    if (!e) {
-        if (!wrong)
-            kv_reply_int(c, 0);
-        return;
-    }
-    int64_t deleted = 0;
-    for (int i = 2; i < c->argc && hash_len(e->v.ptr) > 0; i++)
-        deleted += hash_del(e, c->argv[i]);
-    delete_if_empty(c, e);
-    if (deleted)
-        kv_signal_modified(c, c->db, c->argv[1]);
-    kv_reply_int(c, deleted);
-}
-
 void kv_cmd_hexists(struct kv_client *c)
 {
     bool wrong;
     struct kv_entry *e = hash_read(c, &wrong);
-    char buf[24];
+    if (wrong)
+        return;
     struct kv_bytes v;
-    if (!wrong)
-        kv_reply_int(c, e && hash_get(e->v.ptr, c->argv[2], &v, buf));
+    char buf[24];
+    kv_reply_int(c, e && hash_get(e->v.ptr, c->argv[2], &v, buf));
+}
+
+void kv_cmd_hstrlen(struct kv_client *c)
+{
+    bool wrong;
+    struct kv_entry *e = hash_read(c, &wrong);
+    if (wrong)
+        return;
+    struct kv_bytes v;
+    char buf[24];
+    kv_reply_int(c, e && hash_get(e->v.ptr, c->argv[2], &v, buf) ? (int64_t)v.n : 0);
 }
 
 void kv_cmd_hlen(struct kv_client *c)
@@ -548,107 +452,123 @@ void kv_cmd_hlen(struct kv_client *c)
         kv_reply_int(c, e ? (int64_t)hash_len(e->v.ptr) : 0);
 }
 
-void kv_cmd_hstrlen(struct kv_client *c)
-{
-    bool wrong;
-    struct kv_entry *e = hash_read(c, &wrong);
-    char buf[24];
-    struct kv_bytes v;
-    if (!wrong)
-        kv_reply_int(c, e && hash_get(e->v.ptr, c->argv[2], &v, buf) ? (int64_t)v.n : 0);
-}
+enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
 
-/* ---- HKEYS HVALS HGETALL -------------------------------------------------------------- */
-
-static void getall(struct kv_client *c, bool keys, bool vals)
+static void getall_generic(struct kv_client *c, int want)
 {
     bool wrong;
     struct kv_entry *e = hash_read(c, &wrong);
     if (wrong)
         return;
     size_t n = e ? hash_len(e->v.ptr) : 0;
-    if (keys && vals)
+    if (want == (WANT_FIELDS | WANT_VALUES))
         kv_reply_map(c, n);
     else
         kv_reply_array(c, n);
     if (!e)
         return;
-    struct hiter it;
+    struct hash_iter it;
     struct kv_bytes f, v;
-    hiter_init(&it, e->v.ptr);
-    while (hiter_next(&it, &f, &v)) {
-        if (keys)
+    hash_iter_init(&it, e->v.ptr);
+    while (hash_next(&it, &f, &v)) {
+        if (want & WANT_FIELDS)
             kv_reply_bulk(c, f);
-        if (vals)
+        if (want & WANT_VALUES)
             kv_reply_bulk(c, v);
     }
 }
 
 void kv_cmd_hkeys(struct kv_client *c)
 {
-    getall(c, true, false);
+    getall_generic(c, WANT_FIELDS);
 }
 
 void kv_cmd_hvals(struct kv_client *c)
 {
-    getall(c, false, true);
+    getall_generic(c, WANT_VALUES);
 }
 
 void kv_cmd_hgetall(struct kv_client *c)
 {
-    getall(c, true, true);
+    getall_generic(c, WANT_FIELDS | WANT_VALUES);
 }
 
-/* ---- HINCRBY HINCRBYFLOAT ------------------------------------------------------------- */
+/* ---- HDEL ------------------------------------------------------------------------------- */
+
+void kv_cmd_hdel(struct kv_client *c)
+{
+    bool wrong;
+    struct kv_entry *e = kv_lookup_type(c, c->argv[1], KV_HASH, true, &wrong);
+    if (wrong)
+        return;
+    if (!e) {
+        kv_reply_int(c, 0);
+        return;
+    }
+    int64_t deleted = 0;
+    for (int i = 2; i < c->argc; i++) {
+        deleted += hash_del(e, c->argv[i]);
+        if (hash_len(e->v.ptr) == 0) {
+            kv_db_delete_entry(c->db, e);
+            break;
+        }
+    }
+    if (deleted)
+        kv_signal_modified(c, c->db, c->argv[1]);
+    kv_reply_int(c, deleted);
+}
+
+/* ---- HINCRBY HINCRBYFLOAT --------------------------------------------------------------- */
 
 void kv_cmd_hincrby(struct kv_client *c)
 {
-    int64_t by, v = 0;
-    if (!kv_parse_i64(c->argv[3], &by)) {
+    int64_t incr, cur = 0;
+    if (!kv_parse_i64(c->argv[3], &incr)) {
         kv_reply_error(c, KV_ERR_NOTINT);
         return;
     }
-    struct kv_entry *e = hash_write_or_create(c);
-    char buf[24];
-    struct kv_bytes cur;
+    struct kv_entry *e = hash_write_create(c);
     if (!e)
         return;
-    if (hash_get(e->v.ptr, c->argv[2], &cur, buf) && !kv_parse_i64(cur, &v)) {
+    struct kv_bytes v;
+    char buf[24];
+    if (hash_get(e->v.ptr, c->argv[2], &v, buf) && !kv_parse_i64(v, &cur)) {
         kv_reply_error(c, "ERR hash value is not an integer");
         return;
     }
-    if ((by < 0 && v < 0 && by < INT64_MIN - v) || (by > 0 && v > 0 && by > INT64_MAX - v)) {
+    if ((incr < 0 && cur < INT64_MIN - incr) || (incr > 0 && cur > INT64_MAX - incr)) {
         kv_reply_error(c, KV_ERR_OVERFLOW);
         return;
     }
-    v += by;
-    int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-    hash_set(e, c->argv[2], kv_b(buf, (size_t)n));
-    kv_reply_int(c, v);
+    cur += incr;
+    char out[24];
+    int n = snprintf(out, sizeof out, "%lld", (long long)cur);
+    hash_set(e, c->argv[2], kv_b(out, (size_t)n));
     kv_signal_modified(c, c->db, c->argv[1]);
+    kv_reply_int(c, cur);
 }
 
-/* Redis's string2ld: the whole text is one strtold number, no leading space, not NaN,
- * not out of long double range. */
+#define LD_BUF 5120 /* Redis's MAX_LONG_DOUBLE_CHARS */
+
+/* Redis's string2ld: strtold on the whole text, no leading space, no NaN, no overflow. */
 static bool parse_ld(struct kv_bytes b, long double *out)
 {
-    char buf[LD_MAX_CHARS];
-    char *end;
-    if (b.n == 0 || b.n >= sizeof buf || memchr(b.p, '\0', b.n))
+    char buf[LD_BUF];
+    if (b.n == 0 || b.n >= sizeof buf)
         return false;
     memcpy(buf, b.p, b.n);
-    buf[b.n] = '\0';
+    buf[b.n] = 0;
     errno = 0;
+    char *end;
     long double v = strtold(buf, &end);
-    if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r') || *end != '\0' || isnan(v))
-        return false;
-    if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
+    if (isspace((unsigned char)buf[0]) || *end != 0 || isnan(v) ||
+        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) || errno == EINVAL)
         return false;
     *out = v;
     return true;
 }
 
-/* Redis's ld2string(LD_STR_HUMAN): "%.17Lf" without trailing zeros, "-0" as "0". */
+/* Redis's ld2string in "human" mode: %.17Lf with trailing zeros (and a bare point) cut. */
 static size_t fmt_ld(long double v, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap, "%.17Lf", v);
@@ -656,9 +576,9 @@ static size_t fmt_ld(long double v, char *buf, size_t cap)
         return 0;
     size_t l = (size_t)n;
     if (memchr(buf, '.', l)) {
-        while (buf[l - 1] == '0')
+        while (l > 0 && buf[l - 1] == '0')
             l--;
-        if (buf[l - 1] == '.')
+        if (l > 0 && buf[l - 1] == '.')
             l--;
     }
     if (l == 2 && buf[0] == '-' && buf[1] == '0') {
@@ -670,175 +590,181 @@ static size_t fmt_ld(long double v, char *buf, size_t cap)
 
 void kv_cmd_hincrbyfloat(struct kv_client *c)
 {
-    long double by, v = 0;
-    if (!parse_ld(c->argv[3], &by)) {
+    long double incr, cur = 0;
+    if (!parse_ld(c->argv[3], &incr)) {
         kv_reply_error(c, KV_ERR_NOTFLOAT);
         return;
     }
-    if (isnan(by) || isinf(by)) {
+    if (isinf(incr)) {
         kv_reply_error(c, "ERR value is NaN or Infinity");
         return;
     }
-    struct kv_entry *e = hash_write_or_create(c);
-    char ibuf[24];
-    struct kv_bytes cur;
+    struct kv_entry *e = hash_write_create(c);
     if (!e)
         return;
-    if (hash_get(e->v.ptr, c->argv[2], &cur, ibuf) && !parse_ld(cur, &v)) {
+    struct kv_bytes v;
+    char buf[24];
+    if (hash_get(e->v.ptr, c->argv[2], &v, buf) && !parse_ld(v, &cur)) {
         kv_reply_error(c, "ERR hash value is not a float");
         return;
     }
-    v += by;
-    if (isnan(v) || isinf(v)) {
+    cur += incr;
+    if (isnan(cur) || isinf(cur)) {
         kv_reply_error(c, "ERR increment would produce NaN or Infinity");
         return;
     }
-    static char buf[LD_MAX_CHARS]; /* too big for the stack of a hot command */
-    size_t n = fmt_ld(v, buf, sizeof buf);
-    if (n == 0) {
-        kv_reply_error(c, "ERR increment would produce NaN or Infinity");
-        return;
-    }
-    struct kv_bytes val = kv_b(buf, n);
-    hash_set(e, c->argv[2], val);
-    kv_reply_bulk(c, val);
+    char *out = kv_malloc(LD_BUF);
+    size_t n = fmt_ld(cur, out, LD_BUF);
+    struct kv_bytes nv = kv_b(out, n);
+    hash_set(e, c->argv[2], nv);
     kv_signal_modified(c, c->db, c->argv[1]);
-    /* Float formatting must not differ on replay: the AOF gets the final value. */
-    struct kv_bytes argv[4] = { kv_b("HSET", 4), c->argv[1], c->argv[2], val };
+    kv_reply_bulk(c, nv);
+    /* the AOF gets the result, not the increment: replaying it must give the same text */
+    struct kv_bytes argv[4] = { kv_b("HSET", 4), c->argv[1], c->argv[2], nv };
     kv_propagate(c, 4, argv);
+    kv_free(out);
 }
 
-/* ---- HRANDFIELD ------------------------------------------------------------------------ */
+/* ---- HRANDFIELD ------------------------------------------------------------------------- */
 
-/* One pair of a HRANDFIELD reply: RESP3 WITHVALUES nests [field, value]. */
-static void reply_rand_pair(struct kv_client *c, const void *p, const void *handle, bool withvalues)
+/* Reply one (field, value) pick: RESP3 nests each pair in an array. */
+static void reply_pick(struct kv_client *c, struct kv_bytes f, struct kv_bytes v, bool withvalues)
 {
-    char fbuf[24], vbuf[24];
-    struct kv_bytes f, v;
-    pair_at(p, handle, &f, &v, fbuf, vbuf);
-    if (withvalues && c->resp >= 3)
+    if (withvalues && c->resp > 2)
         kv_reply_array(c, 2);
     kv_reply_bulk(c, f);
     if (withvalues)
         kv_reply_bulk(c, v);
 }
 
-static void reply_rand_len(struct kv_client *c, size_t n, bool withvalues)
+/* The i-th pair of a listpack hash. */
+static void lp_pair(unsigned char *lp, size_t i, struct kv_bytes *f, struct kv_bytes *v, char fb[24], char vb[24])
 {
-    kv_reply_array(c, withvalues && c->resp < 3 ? 2 * n : n);
+    unsigned char *p = kv_lp_seek(lp, (int64_t)(2 * i));
+    *f = kv_lp_get(p, fb);
+    *v = kv_lp_get(kv_lp_next(lp, p), vb);
 }
 
-/* count distinct pairs out of a bigger hash. Few from many: random draws, duplicates
- * skipped (expected draws < 1.5 * count since count <= len / 3); otherwise a partial
- * Fisher-Yates shuffle of every pair. */
-static void hrandfield_distinct(struct kv_client *c, const void *p, size_t count, bool withvalues)
+static void random_pair(void *p, struct kv_bytes *f, struct kv_bytes *v, char fb[24], char vb[24])
 {
-    reply_rand_len(c, count, withvalues);
-    if (!is_lp(p) && count <= hash_len(p) / 3) {
-        struct kv_htab seen = { 0 };
-        while (count > 0) {
-            const struct hfield *e = random_pair(p);
-            if (kv_pickset_add(&seen, kv_b(e->p, e->h.len))) {
-                reply_rand_pair(c, p, e, withvalues);
-                count--;
+    if (is_lp(p)) {
+        lp_pair(p, kv_rand64() % hash_len(p), f, v, fb, vb);
+        return;
+    }
+    struct kv_hent *e = kv_htab_random(&((struct hht *)p)->ht);
+    *f = kv_b(hfield_key(e), e->len);
+    *v = hfield_val((struct hfield *)e);
+}
+
+/* count distinct pairs (count < len): a partial Fisher-Yates shuffle of all positions
+ * (listpacks are small), or of the table's entries. */
+static void reply_distinct(struct kv_client *c, void *p, size_t count, bool withvalues)
+{
+    size_t len = hash_len(p);
+    char fb[24], vb[24];
+    struct kv_bytes f, v;
+    if (is_lp(p)) {
+        /* pick positions, then walk once in order (replies in listpack order, as Redis) */
+        bool *keep = kv_calloc(len, sizeof(bool));
+        size_t picked = 0;
+        while (picked < count) {
+            size_t i = kv_rand64() % len;
+            if (!keep[i]) {
+                keep[i] = true;
+                picked++;
             }
         }
-        kv_pickset_release(&seen);
-        return;
-    }
-    size_t n;
-    const void **v = all_pairs(p, &n);
-    for (size_t i = 0; i < count; i++) {
-        size_t j = i + (size_t)(kv_zsl_rand() % (n - i));
-        const void *t = v[i];
-        v[i] = v[j];
-        v[j] = t;
-        reply_rand_pair(c, p, v[i], withvalues);
-    }
-    kv_free(v);
-}
-
-/* A reply bigger than this many elements could never be buffered: refuse it rather than
- * exhaust memory (redis-server would try, and die or be killed). */
-#define RAND_REPLY_MAX ((int64_t)1 << 32)
-
-static void hrandfield_count(struct kv_client *c, int64_t count, bool withvalues)
-{
-    bool wrong;
-    struct kv_entry *e = hash_read(c, &wrong);
-    if (wrong)
-        return;
-    if (!e || count == 0) {
-        kv_reply_array(c, 0);
-        return;
-    }
-    const void *p = e->v.ptr;
-    size_t len = hash_len(p);
-    if (count < 0 || count == 1) { /* repeats allowed: independent draws */
-        if (count < -RAND_REPLY_MAX) {
-            kv_reply_error(c, "ERR value is out of range");
-            return;
+        unsigned char *lp = p, *q = kv_lp_first(lp);
+        for (size_t i = 0; i < len; i++) {
+            unsigned char *vq = kv_lp_next(lp, q);
+            if (keep[i])
+                reply_pick(c, kv_lp_get(q, fb), kv_lp_get(vq, vb), withvalues);
+            q = kv_lp_next(lp, vq);
         }
-        size_t n = (size_t)(count < 0 ? -count : count);
-        reply_rand_len(c, n, withvalues);
-        while (n-- > 0)
-            reply_rand_pair(c, p, random_pair(p), withvalues);
+        kv_free(keep);
         return;
     }
-    if ((size_t)count >= len) { /* the whole hash */
-        size_t n;
-        const void **v = all_pairs(p, &n);
-        reply_rand_len(c, n, withvalues);
-        for (size_t i = 0; i < n; i++)
-            reply_rand_pair(c, p, v[i], withvalues);
-        kv_free(v);
-        return;
+    struct hht *h = p;
+    struct kv_hent **all = kv_malloc(len * sizeof(*all));
+    struct kv_htab_iter it = KV_HTAB_ITER_INIT;
+    for (size_t i = 0; i < len; i++)
+        all[i] = kv_htab_next(&h->ht, &it);
+    for (size_t i = 0; i < count; i++) {
+        size_t j = i + kv_rand64() % (len - i);
+        struct kv_hent *t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+        f = kv_b(hfield_key(all[i]), all[i]->len);
+        v = hfield_val((struct hfield *)all[i]);
+        reply_pick(c, f, v, withvalues);
     }
-    hrandfield_distinct(c, p, (size_t)count, withvalues);
+    kv_free(all);
 }
 
 void kv_cmd_hrandfield(struct kv_client *c)
 {
+    bool wrong, withvalues = false;
+    int64_t count = 0;
+    char fb[24], vb[24];
+    struct kv_bytes f, v;
     if (c->argc >= 3) {
-        int64_t count;
-        bool withvalues = c->argc == 4;
         if (!kv_parse_i64(c->argv[2], &count)) {
             kv_reply_error(c, KV_ERR_NOTINT);
             return;
         }
         if (count == INT64_MIN) {
-            kv_reply_error(c, KV_ERR_RANDCOUNT);
+            kv_reply_error(c, "ERR value is out of range, value must between -9223372036854775807 and "
+                              "9223372036854775807");
             return;
         }
-        if (c->argc > 4 || (withvalues && !kv_eq(c->argv[3], "WITHVALUES"))) {
+        if (c->argc > 4 || (c->argc == 4 && !kv_eq(c->argv[3], "WITHVALUES"))) {
             kv_reply_error(c, KV_ERR_SYNTAX);
             return;
         }
-        if (withvalues && (count < -INT64_MAX / 2 || count > INT64_MAX / 2)) {
-            kv_reply_error(c, "ERR value is out of range");
-            return;
-        }
-        hrandfield_count(c, count, withvalues);
-        return;
+        withvalues = c->argc == 4;
     }
-    bool wrong;
     struct kv_entry *e = hash_read(c, &wrong);
     if (wrong)
         return;
-    if (!e) {
-        kv_reply_null(c);
+    if (c->argc == 2) {
+        if (!e) {
+            kv_reply_null(c);
+            return;
+        }
+        random_pair(e->v.ptr, &f, &v, fb, vb);
+        kv_reply_bulk(c, f);
         return;
     }
-    char fbuf[24], vbuf[24];
-    struct kv_bytes f, v;
-    pair_at(e->v.ptr, random_pair(e->v.ptr), &f, &v, fbuf, vbuf);
-    kv_reply_bulk(c, f);
+    if (!e || count == 0) {
+        kv_reply_array(c, 0);
+        return;
+    }
+    void *p = e->v.ptr;
+    size_t len = hash_len(p);
+    size_t n = count < 0 ? (size_t)(0 - (uint64_t)count) : (size_t)count;
+    bool dups = count < 0;
+    if (!dups && n >= len)
+        n = len;
+    kv_reply_array(c, withvalues && c->resp == 2 ? 2 * n : n);
+    if (dups) {
+        for (size_t i = 0; i < n; i++) {
+            random_pair(p, &f, &v, fb, vb);
+            reply_pick(c, f, v, withvalues);
+        }
+    } else if (n == len) {
+        struct hash_iter it;
+        hash_iter_init(&it, p);
+        while (hash_next(&it, &f, &v))
+            reply_pick(c, f, v, withvalues);
+    } else {
+        reply_distinct(c, p, n, withvalues);
+    }
 }
 
-/* ---- HSCAN ----------------------------------------------------------------------------- */
+/* ---- HSCAN ------------------------------------------------------------------------------ */
 
 struct scan_acc {
-    const struct hfield **v;
+    const struct kv_hent **v;
     size_t n, cap;
 };
 
@@ -849,7 +775,7 @@ static void scan_one(void *arg, struct kv_hent *e)
         a->cap = a->cap ? a->cap * 2 : 16;
         a->v = kv_realloc(a->v, a->cap * sizeof(*a->v));
     }
-    a->v[a->n++] = (const struct hfield *)e;
+    a->v[a->n++] = e;
 }
 
 static void reply_cursor(struct kv_client *c, uint64_t cursor)
@@ -858,25 +784,6 @@ static void reply_cursor(struct kv_client *c, uint64_t cursor)
     int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)cursor);
     kv_reply_array(c, 2);
     kv_reply_bulk(c, kv_b(buf, (size_t)n));
-}
-
-/* A listpack hash answers in one call with cursor 0, as in Redis. */
-static void hscan_listpack(struct kv_client *c, const void *p, const struct kv_scan_opts *o)
-{
-    struct hiter it;
-    struct kv_bytes f, v;
-    size_t n = 0;
-    reply_cursor(c, 0);
-    void *h = kv_reply_deferred(c);
-    hiter_init(&it, p);
-    while (hiter_next(&it, &f, &v)) {
-        if (!o->match || kv_glob(o->pattern, f, false)) {
-            kv_reply_bulk(c, f);
-            kv_reply_bulk(c, v);
-            n += 2;
-        }
-    }
-    kv_reply_set_deferred(c, h, n, '*');
 }
 
 void kv_cmd_hscan(struct kv_client *c)
@@ -896,25 +803,36 @@ void kv_cmd_hscan(struct kv_client *c)
     }
     if (!kv_parse_scan_opts(c, 3, &o))
         return;
-    if (is_lp(e->v.ptr)) {
-        hscan_listpack(c, e->v.ptr, &o);
+    struct kv_bytes f, v;
+    size_t n = 0;
+    if (is_lp(e->v.ptr)) { /* a small encoding answers in one call, as in Redis */
+        struct hash_iter it;
+        reply_cursor(c, 0);
+        void *h = kv_reply_deferred(c);
+        hash_iter_init(&it, e->v.ptr);
+        while (hash_next(&it, &f, &v)) {
+            if (!o.match || kv_glob(o.pattern, f, false)) {
+                kv_reply_bulk(c, f);
+                kv_reply_bulk(c, v);
+                n += 2;
+            }
+        }
+        kv_reply_set_deferred(c, h, n, '*');
         return;
     }
-    const struct kv_hhash *hh = e->v.ptr;
+    const struct hht *hh = e->v.ptr;
     struct scan_acc a = { NULL, 0, 0 };
     int64_t maxiter = o.count * 10;
-    /* Redis counts a field and its value as two of COUNT's elements. */
     do {
         cursor = kv_htab_scan(&hh->ht, cursor, scan_one, &a);
-    } while (cursor && maxiter-- > 0 && 2 * a.n < (size_t)o.count);
+    } while (cursor && maxiter-- > 0 && a.n < (size_t)o.count);
     reply_cursor(c, cursor);
     void *h = kv_reply_deferred(c);
-    size_t n = 0;
     for (size_t i = 0; i < a.n; i++) {
-        struct kv_bytes f = kv_b(a.v[i]->p, a.v[i]->h.len);
+        f = kv_b(hfield_key(a.v[i]), a.v[i]->len);
         if (!o.match || kv_glob(o.pattern, f, false)) {
             kv_reply_bulk(c, f);
-            kv_reply_bulk(c, hfield_val(a.v[i]));
+            kv_reply_bulk(c, hfield_val((const struct hfield *)a.v[i]));
             n += 2;
         }
     }
