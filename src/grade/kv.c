@@ -84,13 +84,15 @@ KV_CHECK(q434_del_exists)
 {
     OPEN(c);
     const char *a = g_kv_key(k, "a"), *b = g_kv_key(k, "b"), *missing = g_kv_key(k, "missing");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, "1", NULL)) || !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, "2", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, "1", NULL)) ||
+        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, "2", NULL)))
         return false;
     if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, missing, NULL), 2))
         return false;
     if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", a, b, missing, NULL), 2))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, NULL), 0) || !g_kv_want_nil(k, g_kv_call(k, c, "GET", a, NULL)))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, NULL), 0) ||
+        !g_kv_want_nil(k, g_kv_call(k, c, "GET", a, NULL)))
         return false;
     return g_kv_want_int(k, g_kv_call(k, c, "DEL", a, NULL), 0);
 }
@@ -130,8 +132,7 @@ KV_CHECK(q434_binary)
     if (!r)
         return false;
     if (r->t != '$' || r->n != big || memcmp(r->s, v, big) != 0)
-        return g_fail(k->g, "GET of a 1 MB value returned %s (%zu bytes), not the value stored", g_kv_show(k, r),
-                      r->n);
+        return g_fail(k->g, "GET of a 1 MB value returned %s (%zu bytes), not the value stored", g_kv_show(k, r), r->n);
     return true;
 }
 
@@ -181,8 +182,8 @@ KV_CHECK(q434_pipeline)
         if (!r)
             return false;
         if (!g_kv_is_str(r, num(k, i)))
-            return g_fail(k->g, "pipelined GET %d: got %s, expected \"%d\" (replies out of order?)", i,
-                          g_kv_show(k, r), i);
+            return g_fail(k->g, "pipelined GET %d: got %s, expected \"%d\" (replies out of order?)", i, g_kv_show(k, r),
+                          i);
     }
     return true;
 }
@@ -233,8 +234,7 @@ static const struct st_grade_check q434_checks[] = {
     { "binary-safe keys and values: every byte, CR LF, NUL, empty, 1 MB", q434_binary },
     { "expiry: PX/EXPIRE set a TTL, TTL -1 without, the key is gone after it (-2)", q434_expiry },
     { "pipelining: 400 commands in one write are answered in order", q434_pipeline },
-    { "errors: unknown command and missing argument get error replies; the connection goes on",
-      q434_errors },
+    { "errors: unknown command and missing argument get error replies; the connection goes on", q434_errors },
     { "five clients see each other's writes", q434_clients },
     { NULL, NULL },
 };
@@ -525,8 +525,9 @@ KV_CHECK(q99_window_resets)
     if (n < 0)
         return false;
     if (n != 1)
-        return g_fail(k->g, "the first hit after the window lapsed counted %" PRId64 ", expected 1 (the key must "
-                            "expire with its window)",
+        return g_fail(k->g,
+                      "the first hit after the window lapsed counted %" PRId64 ", expected 1 (the key must "
+                      "expire with its window)",
                       n);
     return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
 }
@@ -699,8 +700,7 @@ KV_CHECK(q175_unsubscribe)
         if (!g_kv_sendv(k, s, "SUBSCRIBE", ch, NULL) || !MSG(k, g_kv_read(k, s), "SUBSCRIBE", "subscribe", ch, ":1"))
             return false;
     }
-    if (!g_kv_sendv(k, a, "UNSUBSCRIBE", ch, NULL) ||
-        !MSG(k, g_kv_read(k, a), "UNSUBSCRIBE", "unsubscribe", ch, ":0"))
+    if (!g_kv_sendv(k, a, "UNSUBSCRIBE", ch, NULL) || !MSG(k, g_kv_read(k, a), "UNSUBSCRIBE", "unsubscribe", ch, ":0"))
         return false;
     if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "after", NULL), 1))
         return false;
@@ -739,8 +739,7 @@ KV_CHECK(q175_introspection)
     struct g_rv *r = g_kv_call(k, q, "PUBSUB", "NUMSUB", a, b, none, NULL);
     if (!g_kv_want_array(k, r, 6))
         return false;
-    if (!g_kv_is_str(&r->a[0], a) || r->a[1].i != 2 || !g_kv_is_str(&r->a[2], b) || r->a[3].i != 1 ||
-        r->a[5].i != 0)
+    if (!g_kv_is_str(&r->a[0], a) || r->a[1].i != 2 || !g_kv_is_str(&r->a[2], b) || r->a[3].i != 1 || r->a[5].i != 0)
         return g_fail(k->g, "sent %s, got %s, expected [a, :2, b, :1, none, :0]", k->last, g_kv_show(k, r));
     r = g_kv_call(k, q, "PUBSUB", "CHANNELS", st_arena_printf(&k->ar, "%s*", k->prefix), NULL);
     if (!g_kv_want_array(k, r, 2))
@@ -789,8 +788,7 @@ static int release(struct g_kv *k, struct g_rconn *c, const char *lock, const ch
         return -1;
     r = g_kv_call(k, c, "DEL", lock, NULL);
     if (!r || !(r->t == '+' && r->n == 6 && memcmp(r->s, "QUEUED", 6) == 0))
-        return r ? (g_fail(k->g, "sent %s inside MULTI, got %s, expected +QUEUED", k->last, g_kv_show(k, r)), -1)
-                 : -1;
+        return r ? (g_fail(k->g, "sent %s inside MULTI, got %s, expected +QUEUED", k->last, g_kv_show(k, r)), -1) : -1;
     r = g_kv_call(k, c, "EXEC", NULL);
     if (!r)
         return -1;
@@ -955,11 +953,11 @@ KV_CHECK(q311_exclusion)
         total += ct->done - before;
     }
     if (total < N * ROUNDS)
-        return g_fail(k->g, "only %d of %d critical sections completed: the lock was not handed on", total,
-                      N * ROUNDS);
+        return g_fail(k->g, "only %d of %d critical sections completed: the lock was not handed on", total, N * ROUNDS);
     if (!g_kv_want_str(k, g_kv_call(k, cs[0].c, "GET", counter, NULL), num(k, N * ROUNDS)))
-        return g_fail(k->g, "%d clients each incremented a counter %d times under the lock (GET then SET): the "
-                            "counter is not %d, so two held the lock at once. %s",
+        return g_fail(k->g,
+                      "%d clients each incremented a counter %d times under the lock (GET then SET): the "
+                      "counter is not %d, so two held the lock at once. %s",
                       N, ROUNDS, N * ROUNDS, k->g->reason);
     return g_kv_want_int(k, g_kv_call(k, cs[0].c, "DEL", counter, NULL), 1);
 }
@@ -969,8 +967,7 @@ static const struct st_grade_check q311_checks[] = {
     { "the lease expires: after PX another client can take the lock", q311_lease },
     { "safe release (WATCH, GET, MULTI, DEL, EXEC): only the token's owner deletes it", q311_safe_release },
     { "a release racing a new owner aborts (EXEC nil) and the new owner keeps the lock", q311_release_race },
-    { "mutual exclusion: 5 interleaved clients, a GET+SET counter under the lock loses nothing",
-      q311_exclusion },
+    { "mutual exclusion: 5 interleaved clients, a GET+SET counter under the lock loses nothing", q311_exclusion },
     { NULL, NULL },
 };
 const struct st_grader st__grade_q311 = { "q311", 311, 0, NULL, q311_checks };

@@ -287,8 +287,7 @@ static int parse(struct g_kv *k, const char *buf, size_t len, size_t *off, struc
                 return rc;
         }
         return 1;
-    default:
-        return -1;
+    default: return -1;
     }
 }
 

@@ -38,7 +38,7 @@ struct g_rconn {
 struct g_kv {
     struct st_grade *g;
     struct st_arena ar;
-    char last[200]; /* the last command sent, quoted, for failure reports */
+    char last[200];  /* the last command sent, quoted, for failure reports */
     char prefix[24]; /* "grade:XXXXXX:" unique per check: keys never collide with real data */
 };
 

@@ -471,11 +471,10 @@ static bool parse_lpos(struct kv_client *c, struct lpos_opts *o)
         if (kv_eq(c->argv[i], "RANK") && more) {
             if (!parse_long(c, c->argv[i + 1], &o->rank))
                 return false;
-            if (o->rank == INT64_MIN) {
-                kv_reply_error(c, "ERR value is out of range, value must between -9223372036854775807 and "
-                                  "9223372036854775807");
-                return false;
-            }
+            /* Redis 7.0 negates the rank in a long: LLONG_MIN stays negative and then
+             * every match qualifies, so it acts as -1. Same answer here. */
+            if (o->rank == INT64_MIN)
+                o->rank = -1;
             if (o->rank == 0) {
                 kv_reply_error(c, "ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
                                   "second ... or use negative to start from the end of the list");
