@@ -57,7 +57,8 @@ bool kv_ql_prev(struct kv_ql_pos *pos);
 /* Delete the element at pos; pos moves to the element that followed it in the walk's
  * direction (forward: towards the tail), node NULL when there is none. */
 void kv_ql_delete(struct kv_quicklist *ql, struct kv_ql_pos *pos, bool forward);
-/* Replace the element at pos (pos stays on it). */
+/* Replace the element at pos. pos stays on it, unless the bigger element had to move
+ * to another node (then pos->node is NULL: seek again). */
 void kv_ql_replace(struct kv_quicklist *ql, struct kv_ql_pos *pos, struct kv_bytes s);
 /* Insert s before or after the element at pos (pos is invalid afterwards). */
 void kv_ql_insert(struct kv_quicklist *ql, struct kv_ql_pos *pos, struct kv_bytes s, bool after);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "kv/cmds.h"
+#include "kv/core.h" /* kv_conn_of(c)->blk only: is this the re-run of a blocked command? */
 #include "kv/listpack.h"
 #include "kv/quicklist.h"
 
@@ -550,8 +551,8 @@ void kv_cmd_lpos(struct kv_client *c)
  * non-empty list (its entry is e). Returns false (after replying WRONGTYPE) when dst
  * holds another type; nothing moved then.
  */
-static bool move_one(struct kv_client *c, struct kv_entry *e, struct kv_bytes src, struct kv_bytes dst,
-                     bool from_head, bool to_head)
+static bool move_one(struct kv_client *c, struct kv_entry *e, struct kv_bytes src, struct kv_bytes dst, bool from_head,
+                     bool to_head)
 {
     bool wrong;
     struct kv_entry *d = kv_lookup_type(c, dst, KV_LIST, true, &wrong);
@@ -577,8 +578,7 @@ static bool move_one(struct kv_client *c, struct kv_entry *e, struct kv_bytes sr
     return true;
 }
 
-static void lmove_generic(struct kv_client *c, struct kv_bytes src, struct kv_bytes dst, bool from_head,
-                          bool to_head)
+static void lmove_generic(struct kv_client *c, struct kv_bytes src, struct kv_bytes dst, bool from_head, bool to_head)
 {
     bool wrong;
     struct kv_entry *e = kv_lookup_type(c, src, KV_LIST, true, &wrong);
@@ -608,6 +608,24 @@ void kv_cmd_rpoplpush(struct kv_client *c)
 
 /* ---- blocking pops ---------------------------------------------------------------------- */
 
+/*
+ * The source key of a blocking pop. A key of another type is WRONGTYPE when the command
+ * first runs, but when a parked client is re-run because the key was written, Redis only
+ * serves it from a list: a key that became a string leaves the client waiting.
+ */
+static struct kv_entry *block_lookup(struct kv_client *c, struct kv_bytes key, bool *wrong)
+{
+    *wrong = false;
+    struct kv_entry *e = kv_lookup_write(c->db, key);
+    if (!e || e->type == KV_LIST)
+        return e;
+    if (kv_conn_of(c)->blk == NULL) {
+        kv_reply_error(c, KV_ERR_WRONGTYPE);
+        *wrong = true;
+    }
+    return NULL;
+}
+
 static void propagate_pop(struct kv_client *c, struct kv_bytes key, bool head, const char *count)
 {
     struct kv_bytes argv[3] = { head ? kv_b("LPOP", 4) : kv_b("RPOP", 4), key, kv_b(NULL, 0) };
@@ -623,7 +641,7 @@ static void bpop_generic(struct kv_client *c, bool head)
     if (!kv_parse_timeout(c, c->argv[c->argc - 1], &timeout))
         return;
     for (int i = 1; i < c->argc - 1; i++) {
-        struct kv_entry *e = kv_lookup_type(c, c->argv[i], KV_LIST, true, &wrong);
+        struct kv_entry *e = block_lookup(c, c->argv[i], &wrong);
         if (wrong)
             return;
         if (!e)
@@ -656,7 +674,7 @@ static void blmove_generic(struct kv_client *c, bool from, bool to, struct kv_by
     bool wrong;
     if (!kv_parse_timeout(c, timeout_arg, &timeout))
         return;
-    struct kv_entry *e = kv_lookup_type(c, c->argv[1], KV_LIST, true, &wrong);
+    struct kv_entry *e = block_lookup(c, c->argv[1], &wrong);
     if (wrong)
         return;
     if (!e) {
@@ -665,8 +683,8 @@ static void blmove_generic(struct kv_client *c, bool from, bool to, struct kv_by
     }
     if (!move_one(c, e, c->argv[1], c->argv[2], from, to))
         return;
-    struct kv_bytes argv[5] = { kv_b("LMOVE", 5), c->argv[1], c->argv[2],
-                                from ? kv_b("LEFT", 4) : kv_b("RIGHT", 5), to ? kv_b("LEFT", 4) : kv_b("RIGHT", 5) };
+    struct kv_bytes argv[5] = { kv_b("LMOVE", 5), c->argv[1], c->argv[2], from ? kv_b("LEFT", 4) : kv_b("RIGHT", 5),
+                                to ? kv_b("LEFT", 4) : kv_b("RIGHT", 5) };
     kv_propagate(c, 5, argv);
 }
 
@@ -732,11 +750,12 @@ static bool parse_mpop(struct kv_client *c, int at, struct mpop_args *a)
 
 /* Serve from the first non-empty key: [key, [elements]], propagated as LPOP/RPOP key n.
  * true when it replied (served, or WRONGTYPE). */
-static bool mpop_serve(struct kv_client *c, const struct mpop_args *a)
+static bool mpop_serve(struct kv_client *c, const struct mpop_args *a, bool blocking)
 {
     bool wrong;
     for (int i = a->first; i < a->first + a->numkeys; i++) {
-        struct kv_entry *e = kv_lookup_type(c, c->argv[i], KV_LIST, true, &wrong);
+        struct kv_entry *e =
+            blocking ? block_lookup(c, c->argv[i], &wrong) : kv_lookup_type(c, c->argv[i], KV_LIST, true, &wrong);
         if (wrong)
             return true;
         if (!e)
@@ -771,7 +790,7 @@ void kv_cmd_lmpop(struct kv_client *c)
     struct mpop_args a;
     if (!parse_mpop(c, 1, &a))
         return;
-    if (!mpop_serve(c, &a))
+    if (!mpop_serve(c, &a, false))
         kv_reply_null_array(c);
 }
 
@@ -783,6 +802,6 @@ void kv_cmd_blmpop(struct kv_client *c)
         return;
     if (!parse_mpop(c, 2, &a))
         return;
-    if (!mpop_serve(c, &a))
+    if (!mpop_serve(c, &a, true))
         kv_block(c, a.numkeys, c->argv + a.first, timeout);
 }

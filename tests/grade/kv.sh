@@ -22,13 +22,11 @@ grade_all() { # grade_all LABEL HOST:PORT: every kv grader passes
     done
 }
 
-start_fake() { # start_fake BUG -> prints the port
-    local port
-    port=$(kv_free_port)
-    python3 "$F" --port "$port" --bug "$1" >"$T/fake-$1.log" 2>&1 &
+start_fake() { # start_fake BUG: sets FAKE_PORT (not in $(...): FAKES must see the pid)
+    FAKE_PORT=$(kv_free_port)
+    python3 "$F" --port "$FAKE_PORT" --bug "$1" >"$T/fake-$1.log" 2>&1 &
     FAKES+=($!)
-    kv_wait_port "$port" $! || { echo "fake $1 did not start" >&2; return 1; }
-    echo "$port"
+    kv_wait_port "$FAKE_PORT" $! || { echo "fake $1 did not start" >&2; return 1; }
 }
 
 # ---- the real servers ----
@@ -54,12 +52,12 @@ else
 fi
 
 # ---- the fake: right without a bug, caught with each one ----
-port=$(start_fake none) && grade_all "fake without bugs" "127.0.0.1:$port"
+start_fake none && grade_all "fake without bugs" "127.0.0.1:$FAKE_PORT"
 
 caught() { # caught BUG QUESTION REGEX-OF-THE-FAILING-CHECK
-    local port out st
-    port=$(start_fake "$1") || { tap_result 0 "fake --bug $1 starts"; return; }
-    out=$("$S" grade "Q$2" --target "127.0.0.1:$port" --seed 7 2>&1); st=$?
+    local out st
+    start_fake "$1" || { tap_result 0 "fake --bug $1 starts"; return; }
+    out=$("$S" grade "Q$2" --target "127.0.0.1:$FAKE_PORT" --seed 7 2>&1); st=$?
     if [ "$st" = 1 ] && printf '%s\n' "$out" | grep -Eq "^FAIL .*$3"; then
         tap_result 1 "Q$2 catches --bug $1"
     else

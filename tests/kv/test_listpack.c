@@ -71,10 +71,32 @@ static void assert_elem(unsigned char *p, struct kv_bytes want)
 static void test_encodings(void **state)
 {
     (void)state;
-    static const char *texts[] = { "0", "1", "127", "128", "-1", "-128", "32767", "32768", "-32768", "-32769",
-                                   "2147483647", "2147483648", "-2147483648", "-2147483649",
-                                   "9223372036854775807", "-9223372036854775808", "9223372036854775808",
-                                   "-9223372036854775809", "-0", "01", "+1", " 1", "1 ", "", "-", "abc",
+    static const char *texts[] = { "0",
+                                   "1",
+                                   "127",
+                                   "128",
+                                   "-1",
+                                   "-128",
+                                   "32767",
+                                   "32768",
+                                   "-32768",
+                                   "-32769",
+                                   "2147483647",
+                                   "2147483648",
+                                   "-2147483648",
+                                   "-2147483649",
+                                   "9223372036854775807",
+                                   "-9223372036854775808",
+                                   "9223372036854775808",
+                                   "-9223372036854775809",
+                                   "-0",
+                                   "01",
+                                   "+1",
+                                   " 1",
+                                   "1 ",
+                                   "",
+                                   "-",
+                                   "abc",
                                    "18446744073709551616" };
     size_t nt = sizeof texts / sizeof texts[0];
     size_t sizes[] = { 63, 64, 65535, 65536, 200000 };
@@ -228,8 +250,14 @@ static void test_random_model(void **state)
         if (m.len == 0 && op >= 4)
             op = 0;
         switch (op) {
-        case 0: lp = kv_lp_append(lp, s); model_insert(&m, m.len, s); break;
-        case 1: lp = kv_lp_prepend(lp, s); model_insert(&m, 0, s); break;
+        case 0:
+            lp = kv_lp_append(lp, s);
+            model_insert(&m, m.len, s);
+            break;
+        case 1:
+            lp = kv_lp_prepend(lp, s);
+            model_insert(&m, 0, s);
+            break;
         case 2: {
             unsigned char *np;
             lp = kv_lp_insert(lp, kv_lp_seek(lp, (int64_t)at), s, KV_LP_BEFORE, &np);

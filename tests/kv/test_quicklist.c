@@ -146,8 +146,14 @@ static void run_model(int fill, size_t maxbig, int steps)
         size_t at = m.len ? rnd() % m.len : 0;
         struct kv_ql_pos pos;
         switch (op) {
-        case 0: kv_ql_push(ql, s, false); model_insert(&m, m.len, s); break;
-        case 1: kv_ql_push(ql, s, true); model_insert(&m, 0, s); break;
+        case 0:
+            kv_ql_push(ql, s, false);
+            model_insert(&m, m.len, s);
+            break;
+        case 1:
+            kv_ql_push(ql, s, true);
+            model_insert(&m, 0, s);
+            break;
         case 2:
         case 3: {
             bool after = op == 3;
