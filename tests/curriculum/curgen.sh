@@ -16,6 +16,9 @@ broken() {
     local name=$1 script=$2 file=$3 want=$4
     rm -rf "$work/tree"; mkdir -p "$work/tree/curriculum"
     cp "$root"/curriculum/*.txt "$work/tree/curriculum/"
+    for d in "$root"/curriculum/*/; do # reference solutions kept under curriculum/
+        [ -d "$d" ] && ln -s "${d%/}" "$work/tree/curriculum/$(basename "$d")"
+    done
     # The rest of the tree as links, so the bank's solution paths exist in the copy too.
     local d
     for d in "$root"/*; do
