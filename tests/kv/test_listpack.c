@@ -18,30 +18,6 @@
 
 #include "../../src/kv/listpack.c"
 
-static long live_allocs;
-
-void *kv_malloc(size_t n)
-{
-    live_allocs++;
-    return malloc(n);
-}
-void *kv_realloc(void *p, size_t n)
-{
-    if (!p)
-        live_allocs++;
-    return realloc(p, n);
-}
-void kv_free(void *p)
-{
-    if (p)
-        live_allocs--;
-    free(p);
-}
-size_t kv_alloc_size(const void *p)
-{
-    return p ? malloc_usable_size((void *)p) : 0;
-}
-
 static uint64_t rs = 0x9E3779B97F4A7C15ULL;
 static uint64_t rnd(void)
 {
@@ -137,7 +113,7 @@ static void test_encodings(void **state)
     for (int i = 0; i < 5; i++)
         free(big[i]);
     kv_lp_free(lp);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 static void test_seek_find_split(void **state)
@@ -173,7 +149,7 @@ static void test_seek_find_split(void **state)
     assert_int_equal(kv_lp_len(lp), 25);
     kv_lp_free(tail);
     kv_lp_free(lp);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 /* ---- randomized against an array model ---------------------------------------------- */
@@ -314,7 +290,7 @@ static void test_random_model(void **state)
     while (m.len)
         model_delete(&m, 0);
     kv_lp_free(lp);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 int main(void)

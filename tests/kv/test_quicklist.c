@@ -19,30 +19,6 @@
 #include "../../src/kv/listpack.c"
 #include "../../src/kv/quicklist.c"
 
-static long live_allocs;
-
-void *kv_malloc(size_t n)
-{
-    live_allocs++;
-    return malloc(n);
-}
-void *kv_realloc(void *p, size_t n)
-{
-    if (!p)
-        live_allocs++;
-    return realloc(p, n);
-}
-void kv_free(void *p)
-{
-    if (p)
-        live_allocs--;
-    free(p);
-}
-size_t kv_alloc_size(const void *p)
-{
-    return p ? malloc_usable_size((void *)p) : 0;
-}
-
 static uint64_t rs = 0x2545F4914F6CDD1DULL;
 static uint64_t rnd(void)
 {
@@ -228,7 +204,7 @@ static void run_model(int fill, size_t maxbig, int steps)
     kv_ql_free(ql);
     while (m.len)
         model_delete(&m, 0);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 static void test_fill_count(void **state)
@@ -273,7 +249,7 @@ static void test_push_pop_many(void **state)
     assert_null(ql->tail);
     assert_int_equal(ql->nodes, 0);
     kv_ql_free(ql);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 int main(void)

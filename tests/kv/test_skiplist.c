@@ -24,35 +24,6 @@
 
 #include "../../src/kv/skiplist.c"
 
-static long live_allocs;
-
-void *kv_malloc(size_t n)
-{
-    live_allocs++;
-    return malloc(n);
-}
-void *kv_calloc(size_t count, size_t size)
-{
-    live_allocs++;
-    return calloc(count, size);
-}
-void *kv_realloc(void *p, size_t n)
-{
-    if (!p)
-        live_allocs++;
-    return realloc(p, n);
-}
-void kv_free(void *p)
-{
-    if (p)
-        live_allocs--;
-    free(p);
-}
-size_t kv_alloc_size(const void *p)
-{
-    return p ? malloc_usable_size((void *)p) : 0;
-}
-
 static uint64_t rs = 0x2545F4914F6CDD1DULL;
 static uint64_t rnd(void)
 {
@@ -210,7 +181,7 @@ static void test_random_ops(void **state)
     check(&z, model, n);
     kv_htab_release(&z.dict, free_node);
     kv_zsl_release(&z.zsl);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 /* Lex ranges: all scores equal, members ordered bytewise (shorter first on a prefix). */
@@ -246,7 +217,7 @@ static void test_lex(void **state)
     r.min.n = 2;
     assert_null(kv_zsl_first_in_lex(&zsl, &r)); /* nothing between "ac" and "az" */
     kv_zsl_release(&zsl);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 static void test_score_edges(void **state)
@@ -337,7 +308,7 @@ static void test_htab(void **state)
         del_member(&t, i);
     assert_true(t.size <= 64);
     kv_htab_release(&t, free_smember);
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 /* A scan interrupted by growth and shrinking still returns every element that stayed. */
@@ -371,7 +342,7 @@ static void test_scan_resize(void **state)
             assert_true(seen[i] >= 1);
         kv_htab_release(&t, free_smember);
     }
-    assert_int_equal(live_allocs, 0);
+    assert_int_equal(kv_used_memory(), 0); /* every block freed */
 }
 
 int main(void)
