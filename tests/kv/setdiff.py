@@ -8,59 +8,12 @@ bytes and scores of every stored width exercise the compact encodings.
 
 Usage: setdiff.py REDIS_PORT STRATA_PORT SEED OPS  (TAP: one line per 500-op round)
 """
+import os
 import random
-import socket
 import sys
 
-
-def conn(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    return [s, b""]
-
-
-def enc(args):
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-
-
-def readline(c):
-    while b"\r\n" not in c[1]:
-        d = c[0].recv(65536)
-        if not d:
-            raise EOFError("connection closed")
-        c[1] += d
-    line, c[1] = c[1].split(b"\r\n", 1)
-    return line
-
-
-def readn(c, n):
-    while len(c[1]) < n + 2:
-        d = c[0].recv(65536)
-        if not d:
-            raise EOFError("connection closed")
-        c[1] += d
-    d, c[1] = c[1][:n], c[1][n + 2:]
-    return d
-
-
-def reply(c):
-    line = readline(c)
-    t, r = line[:1], line[1:]
-    if t in (b"+", b"-", b":", b",", b"_", b"#"):
-        return (t, r)
-    if t == b"$":
-        n = int(r)
-        return None if n < 0 else readn(c, n)
-    if t in (b"*", b"~", b"%"):
-        n = int(r)
-        if n < 0:
-            return None
-        return (t, [reply(c) for _ in range(n * (2 if t == b"%" else 1))])
-    raise ValueError(line)
-
-
-def call(c, args):
-    c[0].sendall(enc(args))
-    return reply(c)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffclient import call, conn  # noqa: E402
 
 
 UNORDERED = (b"SMEMBERS", b"SINTER", b"SUNION", b"SDIFF", b"SPOP", b"SRANDMEMBER")

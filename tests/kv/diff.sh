@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# setdiff.sh - the set/sorted-set differential test (tests/kv/setdiff.py): one random
-# command stream against a real redis-server and `strata kv`, replies compared. TAP.
+# diff.sh NAME - a differential test (tests/kv/NAME.py: listdiff for lists and hashes,
+# setdiff for sets and sorted sets): one random command stream against a real redis-server
+# and `strata kv`, replies compared. TAP. KV_<NAME>_SEED and KV_<NAME>_OPS (default 1 and
+# 6000) pick the stream, e.g. KV_SETDIFF_SEED=3.
 set -u
+name=${1:?usage: diff.sh listdiff|setdiff}
 . "$SRCROOT/tests/lib/tap.sh"
 . "$SRCROOT/tests/kv/lib.sh"
 
-T=$(mktemp -d /tmp/kv-setdiff.XXXXXX)
+T=$(mktemp -d "/tmp/kv-$name.XXXXXX")
 trap 'kv_stop_all; rm -rf "$T"' EXIT
 
 if ! command -v redis-server >/dev/null; then
@@ -20,7 +23,9 @@ sport=$(kv_free_port)
 if ! kv_start_strata "$T/strata" "$sport"; then
     echo "not ok 1 - strata kv starts"; sed 's/^/# /' "$T/strata/strata.log"; echo "1..1"; exit 1
 fi
-python3 "$SRCROOT/tests/kv/setdiff.py" "$rport" "$sport" "${KV_SETDIFF_SEED:-1}" "${KV_SETDIFF_OPS:-6000}"
+upper=${name^^}
+seed_var=KV_${upper}_SEED ops_var=KV_${upper}_OPS
+python3 "$SRCROOT/tests/kv/$name.py" "$rport" "$sport" "${!seed_var:-1}" "${!ops_var:-6000}"
 st=$?
 for p in "${KV_PIDS[@]}"; do
     if ! kill -0 "$p" 2>/dev/null; then
