@@ -6,10 +6,13 @@
 #ifndef ST_TESTS_SQL_PGTEST_H
 #define ST_TESTS_SQL_PGTEST_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "sql/sql.h"
 
 static char pg_dir[256];
 static char pg_url[600];
@@ -51,6 +54,50 @@ static void pg_stop(void)
 {
     if (pg_dir[0])
         pg_ctl("stop");
+}
+
+/* A backend the backend-independent tests run against (cmocka's prestate). */
+struct backend {
+    const char *name;
+    enum st_sql_backend be;
+    char url[700];
+};
+
+static struct backend lite = { "sqlite", ST_SQL_SQLITE, "" };
+static struct backend pg = { "postgres", ST_SQL_POSTGRES, "" };
+static int file_seq;
+
+/* A clean database for one test: a new SQLite file (named after the test program), or
+ * an emptied PostgreSQL schema. Needs cmocka included first. */
+static const char *fresh(struct backend *b)
+{
+    if (b->be == ST_SQL_SQLITE) {
+        snprintf(b->url, sizeof(b->url), "sqlite:/tmp/strata-%s-%ld-%d.db", program_invocation_short_name,
+                 (long)getpid(), ++file_seq);
+        unlink(b->url + 7);
+        return b->url;
+    }
+    snprintf(b->url, sizeof(b->url), "%s", pg_url);
+    struct st_sql_db *db;
+    struct st_error err;
+    assert_int_equal(st_sql_open(b->url, &db, &err), 0);
+    assert_int_equal(st_sql_exec(db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public", &err), 0);
+    st_sql_close(db);
+    return b->url;
+}
+
+/* Remove a SQLite test database with its WAL and shared-memory files. */
+static void cleanup(struct backend *b)
+{
+    if (b->be != ST_SQL_SQLITE)
+        return;
+    char p[720];
+    const char *path = b->url + 7;
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
 }
 
 #endif

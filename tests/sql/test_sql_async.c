@@ -17,44 +17,6 @@
 #include "sql/sql.h"
 #include "pgtest.h"
 
-struct backend {
-    const char *name;
-    enum st_sql_backend be;
-    char url[700];
-};
-
-static struct backend lite = { "sqlite", ST_SQL_SQLITE, "" };
-static struct backend pg = { "postgres", ST_SQL_POSTGRES, "" };
-static int file_seq;
-
-static const char *fresh(struct backend *b)
-{
-    if (b->be == ST_SQL_SQLITE) {
-        snprintf(b->url, sizeof(b->url), "sqlite:/tmp/strata-sqlasync-%ld-%d.db", (long)getpid(), ++file_seq);
-        unlink(b->url + 7);
-        return b->url;
-    }
-    snprintf(b->url, sizeof(b->url), "%s", pg_url);
-    struct st_sql_db *db;
-    struct st_error err;
-    assert_int_equal(st_sql_open(b->url, &db, &err), 0);
-    assert_int_equal(st_sql_exec(db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public", &err), 0);
-    st_sql_close(db);
-    return b->url;
-}
-
-static void cleanup(struct backend *b)
-{
-    if (b->be != ST_SQL_SQLITE)
-        return;
-    char p[720];
-    unlink(b->url + 7);
-    snprintf(p, sizeof(p), "%s-wal", b->url + 7);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", b->url + 7);
-    unlink(p);
-}
-
 static void setup_schema(struct backend *b, const char *sql)
 {
     struct st_sql_db *db;
