@@ -532,32 +532,46 @@ KV_CHECK(q99_window_resets)
     return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
 }
 
-KV_CHECK(q99_atomic)
+/*
+ * n clients each pipeline per INCRs on one key, interleaved: every reply must be a distinct
+ * value in 1..n*per (none lost or doubled), with ordered also increasing per client (one
+ * connection's commands run in order), and the key must end at n*per.
+ */
+static bool concurrent_incr(struct g_kv *k, struct g_rconn **cs, int n, int per, const char *name, bool ordered)
 {
-    enum { N = 8, PER = 25 };
-    struct g_rconn *cs[N];
-    if (!open_n(k, cs, N))
+    if (!open_n(k, cs, n))
         return false;
-    const char *key = g_kv_key(k, "rl:shared");
-    for (int j = 0; j < PER; j++) {
-        for (int i = 0; i < N; i++) {
+    const char *key = g_kv_key(k, name);
+    for (int j = 0; j < per; j++) {
+        for (int i = 0; i < n; i++) {
             if (!g_kv_sendv(k, cs[i], "INCR", key, NULL))
                 return false;
         }
     }
-    bool *seen = st_arena_zalloc(&k->ar, N * PER + 1);
-    for (int i = 0; i < N; i++) {
-        for (int j = 0; j < PER; j++) {
+    bool *seen = st_arena_zalloc(&k->ar, (size_t)(n * per + 1));
+    for (int i = 0; i < n; i++) {
+        int64_t prev = 0;
+        for (int j = 0; j < per; j++) {
             struct g_rv *r = g_kv_read(k, cs[i]);
-            if (!g_kv_want_range(k, r, 1, N * PER))
+            if (!g_kv_want_range(k, r, 1, n * per))
                 return false;
+            if (ordered && (seen[r->i] || r->i <= prev))
+                return g_fail(k->g, "client %d got %" PRId64 " after %" PRId64 ": increments were lost or reordered", i,
+                              r->i, prev);
             if (seen[r->i])
                 return g_fail(k->g, "two concurrent INCRs both returned %" PRId64 ": a hit was not counted", r->i);
             seen[r->i] = true;
+            prev = r->i;
         }
     }
-    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, NULL), num(k, N * PER)) &&
+    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, NULL), num(k, n * per)) &&
            g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", key, NULL), 1);
+}
+
+KV_CHECK(q99_atomic)
+{
+    struct g_rconn *cs[8];
+    return concurrent_incr(k, cs, 8, 25, "rl:shared", false);
 }
 
 static bool want_queued(struct g_kv *k, const struct g_rv *r)
@@ -990,33 +1004,8 @@ KV_CHECK(q313_basics)
 
 KV_CHECK(q313_concurrent)
 {
-    enum { N = 10, PER = 100 };
-    struct g_rconn *cs[N];
-    if (!open_n(k, cs, N))
-        return false;
-    const char *key = g_kv_key(k, "total");
-    for (int j = 0; j < PER; j++) {
-        for (int i = 0; i < N; i++) {
-            if (!g_kv_sendv(k, cs[i], "INCR", key, NULL))
-                return false;
-        }
-    }
-    bool *seen = st_arena_zalloc(&k->ar, N * PER + 1);
-    for (int i = 0; i < N; i++) {
-        int64_t prev = 0;
-        for (int j = 0; j < PER; j++) {
-            struct g_rv *r = g_kv_read(k, cs[i]);
-            if (!g_kv_want_range(k, r, 1, N * PER))
-                return false;
-            if (seen[r->i] || r->i <= prev)
-                return g_fail(k->g, "client %d got %" PRId64 " after %" PRId64 ": increments were lost or reordered", i,
-                              r->i, prev);
-            seen[r->i] = true;
-            prev = r->i;
-        }
-    }
-    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, NULL), num(k, N * PER)) &&
-           g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", key, NULL), 1);
+    struct g_rconn *cs[10];
+    return concurrent_incr(k, cs, 10, 100, "total", true);
 }
 
 KV_CHECK(q313_errors)
