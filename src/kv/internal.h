@@ -118,9 +118,9 @@ static inline struct kv_bytes kv_entry_key(const struct kv_entry *e)
 /* What the core needs from each collection type (registered in commands.c). */
 struct kv_type_ops {
     void (*free)(void *ptr);
-    void *(*dup)(const void *ptr); /* deep copy (COPY) */
-    size_t (*mem)(const void *ptr);  /* bytes used, for MEMORY USAGE, INFO and maxmemory */
-    size_t (*len)(const void *ptr);  /* elements (an empty collection is deleted by its type) */
+    void *(*dup)(const void *ptr);  /* deep copy (COPY) */
+    size_t (*mem)(const void *ptr); /* bytes used, for MEMORY USAGE, INFO and maxmemory */
+    size_t (*len)(const void *ptr); /* elements (an empty collection is deleted by its type) */
     /*
      * Emit commands that rebuild this value under key, for AOF rewrite and snapshots
      * (both files are RESP command streams, docs/adr). Batch big values (at most 64
@@ -230,14 +230,15 @@ enum {
 };
 
 /* Reply builders: each appends one RESP value. Lengths of aggregates come first. */
-void kv_reply_ok(struct kv_client *c);                          /* +OK */
-void kv_reply_status(struct kv_client *c, const char *s);       /* +s */
-void kv_reply_error(struct kv_client *c, const char *msg);      /* -msg (msg carries its code: "ERR ...") */
+void kv_reply_ok(struct kv_client *c);                     /* +OK */
+void kv_reply_status(struct kv_client *c, const char *s);  /* +s */
+void kv_reply_error(struct kv_client *c, const char *msg); /* -msg (msg carries its code: "ERR ...") */
 void kv_reply_errorf(struct kv_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void kv_reply_int(struct kv_client *c, int64_t v);              /* :v */
-void kv_reply_bulk(struct kv_client *c, struct kv_bytes b);     /* $n\r\n...\r\n */
+void kv_reply_int(struct kv_client *c, int64_t v);          /* :v */
+void kv_reply_bulk(struct kv_client *c, struct kv_bytes b); /* $n\r\n...\r\n */
 void kv_reply_bulk_c(struct kv_client *c, const char *s);
 void kv_reply_bulk_i64(struct kv_client *c, int64_t v);         /* an integer as a bulk string */
+void kv_reply_scan_head(struct kv_client *c, uint64_t cursor);  /* *2, then the next cursor as a bulk (SCAN family) */
 void kv_reply_double(struct kv_client *c, double d);            /* RESP3 ,d  RESP2 bulk */
 void kv_reply_null(struct kv_client *c);                        /* RESP3 _   RESP2 $-1 */
 void kv_reply_null_array(struct kv_client *c);                  /* RESP3 _   RESP2 *-1 */
@@ -291,30 +292,30 @@ void kv_propagate(struct kv_client *c, int argc, const struct kv_bytes *argv);
 enum {
     KV_CMD_WRITE = 1u << 0,
     KV_CMD_READONLY = 1u << 1,
-    KV_CMD_DENYOOM = 1u << 2,  /* may grow memory: refused above maxmemory */
+    KV_CMD_DENYOOM = 1u << 2, /* may grow memory: refused above maxmemory */
     KV_CMD_ADMIN = 1u << 3,
     KV_CMD_PUBSUB = 1u << 4,
     KV_CMD_NOSCRIPT = 1u << 5,
     KV_CMD_BLOCKING = 1u << 6,
-    KV_CMD_LOADING = 1u << 7,  /* allowed while loading */
+    KV_CMD_LOADING = 1u << 7, /* allowed while loading */
     KV_CMD_STALE = 1u << 8,
     KV_CMD_FAST = 1u << 9,
-    KV_CMD_NOAUTH = 1u << 10,  /* allowed before AUTH (AUTH, HELLO, QUIT) */
-    KV_CMD_NO_MULTI = 1u << 11, /* refused inside MULTI (WATCH, SUBSCRIBE ...) */
+    KV_CMD_NOAUTH = 1u << 10,       /* allowed before AUTH (AUTH, HELLO, QUIT) */
+    KV_CMD_NO_MULTI = 1u << 11,     /* refused inside MULTI (WATCH, SUBSCRIBE ...) */
     KV_CMD_ALLOW_PUBSUB = 1u << 12, /* allowed in RESP2 subscriber mode */
 };
 
 struct kv_cmd {
-    const char *name;  /* lower case */
+    const char *name; /* lower case */
     void (*proc)(struct kv_client *c);
-    int arity;         /* Redis's convention: N exact, -N at least N (name included) */
-    unsigned flags;    /* KV_CMD_* */
+    int arity;                         /* Redis's convention: N exact, -N at least N (name included) */
+    unsigned flags;                    /* KV_CMD_* */
     int first_key, last_key, key_step; /* Redis's legacy key spec; last -1 = last arg */
-    const char *group; /* "string", "list", "hash", "set", "sorted-set", "generic",
-                          "pubsub", "transactions", "connection", "server" */
-    const char *since; /* Redis version that introduced it, for COMMAND DOCS */
+    const char *group;                 /* "string", "list", "hash", "set", "sorted-set", "generic",
+                                          "pubsub", "transactions", "connection", "server" */
+    const char *since;                 /* Redis version that introduced it, for COMMAND DOCS */
     const char *summary;
-    const char *args;  /* argument syntax for hints, e.g. "key value [NX|XX] [GET]" */
+    const char *args; /* argument syntax for hints, e.g. "key value [NX|XX] [GET]" */
     /* Subcommands (CONFIG GET, CLIENT LIST ...): a table ending with a zero entry, or NULL. */
     const struct kv_cmd *subcommands;
 };
@@ -365,32 +366,34 @@ struct kv_config {
     char bind[256];
     int port;
     char dir[4096];
-    char dbfilename[256];       /* snapshot file, default "dump.rdb" (our format, not RDB) */
-    char appendfilename[256];   /* default "appendonly.aof" */
+    char dbfilename[256];     /* snapshot file, default "dump.rdb" (our format, not RDB) */
+    char appendfilename[256]; /* default "appendonly.aof" */
     bool appendonly;
     enum kv_fsync appendfsync;
-    int64_t maxmemory;          /* bytes, 0 = unlimited */
+    int64_t maxmemory; /* bytes, 0 = unlimited */
     enum kv_policy maxmemory_policy;
-    int maxmemory_samples;      /* 5 */
-    int lfu_log_factor;         /* 10 */
-    int lfu_decay_time;         /* 1 (minutes) */
-    char requirepass[512];      /* empty = no AUTH */
-    int databases;              /* 16 */
-    int maxclients;             /* 10000 */
-    int64_t timeout_s;          /* idle client timeout, 0 = never */
-    int hz;                     /* 10: active expiry and cron frequency */
-    int64_t proto_max_bulk_len; /* 512 MB */
+    int maxmemory_samples;             /* 5 */
+    int lfu_log_factor;                /* 10 */
+    int lfu_decay_time;                /* 1 (minutes) */
+    char requirepass[512];             /* empty = no AUTH */
+    int databases;                     /* 16 */
+    int maxclients;                    /* 10000 */
+    int64_t timeout_s;                 /* idle client timeout, 0 = never */
+    int hz;                            /* 10: active expiry and cron frequency */
+    int64_t proto_max_bulk_len;        /* 512 MB */
     int64_t client_query_buffer_limit; /* 1 GB */
     /* client-output-buffer-limit pubsub <hard> <soft> <soft-seconds> (32mb 8mb 60) */
     int64_t obuf_pubsub_hard, obuf_pubsub_soft, obuf_pubsub_soft_s;
     /* save <seconds> <changes> points; nsave 0 = no automatic snapshots */
     int nsave;
-    struct { int64_t seconds, changes; } save[8];
+    struct {
+        int64_t seconds, changes;
+    } save[8];
     /* listpack thresholds for compact encodings (Redis's names and defaults) */
-    int64_t list_max_listpack_size;     /* -2 (8 KB per node) */
-    int64_t hash_max_listpack_entries, hash_max_listpack_value; /* 128, 64 */
+    int64_t list_max_listpack_size;                                                   /* -2 (8 KB per node) */
+    int64_t hash_max_listpack_entries, hash_max_listpack_value;                       /* 128, 64 */
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value; /* 512, 128, 64 */
-    int64_t zset_max_listpack_entries, zset_max_listpack_value; /* 128, 64 */
+    int64_t zset_max_listpack_entries, zset_max_listpack_value;                       /* 128, 64 */
 };
 extern struct kv_config kv_cfg;
 
@@ -405,16 +408,16 @@ void kv_multi_client_free(struct kv_client *c);
 void kv_pubsub_client_free(struct kv_client *c);
 size_t kv_pubsub_count(const struct kv_client *c); /* channels + patterns subscribed */
 /* aof.c / snapshot.c (persistence) */
-int kv_persist_load(void);   /* at start: AOF when appendonly, else the snapshot; 0 or -1 (fatal, logged) */
+int kv_persist_load(void); /* at start: AOF when appendonly, else the snapshot; 0 or -1 (fatal, logged) */
 void kv_aof_feed(int db_index, int argc, const struct kv_bytes *argv); /* propagate a write */
-void kv_persist_before_sleep(void); /* write (and with always, fsync) the AOF buffer BEFORE replies go out */
-void kv_persist_cron(void);  /* every 1000/hz ms: everysec fsync, child exit, save points */
-int kv_persist_shutdown(bool save); /* SHUTDOWN and SIGTERM: 0, or -1 to refuse (save failed) */
+void kv_persist_before_sleep(void);       /* write (and with always, fsync) the AOF buffer BEFORE replies go out */
+void kv_persist_cron(void);               /* every 1000/hz ms: everysec fsync, child exit, save points */
+int kv_persist_shutdown(bool save);       /* SHUTDOWN and SIGTERM: 0, or -1 to refuse (save failed) */
 void kv_persist_info(struct st_buf *out); /* INFO persistence fields */
 /* evict.c */
-void kv_evict_touch(struct kv_entry *e);        /* on read access: LRU clock / LFU counter */
-void kv_evict_init_entry(struct kv_entry *e);   /* a new entry's lru field */
-int kv_evict_perform(void);                     /* before a DENYOOM command: 0, or -1 = OOM error */
+void kv_evict_touch(struct kv_entry *e);                  /* on read access: LRU clock / LFU counter */
+void kv_evict_init_entry(struct kv_entry *e);             /* a new entry's lru field */
+int kv_evict_perform(void);                               /* before a DENYOOM command: 0, or -1 = OOM error */
 uint64_t kv_evict_idle_seconds(const struct kv_entry *e); /* OBJECT IDLETIME */
 int kv_evict_freq(const struct kv_entry *e);              /* OBJECT FREQ */
 
@@ -441,11 +444,10 @@ struct kv_stats {
 };
 
 struct kv_stats *kv_stats(void);
-struct kv_server *kv_srv(void);     /* the one server of this process */
-struct kv_db *kv_db_at(int index);   /* NULL when out of range */
+struct kv_server *kv_srv(void);    /* the one server of this process */
+struct kv_db *kv_db_at(int index); /* NULL when out of range */
 int kv_db_count(void);
-uint64_t kv_dirty(void);             /* writes since the last save */
-
+uint64_t kv_dirty(void); /* writes since the last save */
 
 /* ---- keyspace additions (KV-B, db.c / evict.c) --------------------------------------- */
 

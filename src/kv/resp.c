@@ -486,6 +486,14 @@ void kv_reply_bulk_i64(struct kv_client *c, int64_t v)
     kv_reply_bulk(c, kv_b(tmp, n));
 }
 
+void kv_reply_scan_head(struct kv_client *c, uint64_t cursor)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)cursor);
+    kv_reply_array(c, 2);
+    kv_reply_bulk(c, kv_b(tmp, (size_t)n));
+}
+
 void kv_reply_double(struct kv_client *c, double d)
 {
     char tmp[64];

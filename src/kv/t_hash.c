@@ -789,14 +789,6 @@ static void scan_one(void *arg, struct kv_hent *e)
     a->v[a->n++] = e;
 }
 
-static void reply_cursor(struct kv_client *c, uint64_t cursor)
-{
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)cursor);
-    kv_reply_array(c, 2);
-    kv_reply_bulk(c, kv_b(buf, (size_t)n));
-}
-
 void kv_cmd_hscan(struct kv_client *c)
 {
     uint64_t cursor;
@@ -808,7 +800,7 @@ void kv_cmd_hscan(struct kv_client *c)
     if (wrong)
         return;
     if (!e) {
-        reply_cursor(c, 0);
+        kv_reply_scan_head(c, 0);
         kv_reply_array(c, 0);
         return;
     }
@@ -818,7 +810,7 @@ void kv_cmd_hscan(struct kv_client *c)
     size_t n = 0;
     if (is_lp(e->v.ptr)) { /* a small encoding answers in one call, as in Redis */
         struct hash_iter it;
-        reply_cursor(c, 0);
+        kv_reply_scan_head(c, 0);
         void *h = kv_reply_deferred(c);
         hash_iter_init(&it, e->v.ptr);
         while (hash_next(&it, &f, &v)) {
@@ -837,7 +829,7 @@ void kv_cmd_hscan(struct kv_client *c)
     do {
         cursor = kv_htab_scan(&hh->ht, cursor, scan_one, &a);
     } while (cursor && maxiter-- > 0 && a.n < (size_t)o.count);
-    reply_cursor(c, cursor);
+    kv_reply_scan_head(c, cursor);
     void *h = kv_reply_deferred(c);
     for (size_t i = 0; i < a.n; i++) {
         f = kv_b(hfield_key(a.v[i]), a.v[i]->len);

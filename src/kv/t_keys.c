@@ -487,9 +487,7 @@ static bool scan_options(struct kv_client *c, struct scan_opts *o)
 /* Reply the collected keys that pass MATCH, expiry (deleting expired ones) and TYPE. */
 static void scan_reply(struct kv_client *c, const struct scan_opts *o, struct scan_ctx *s, uint64_t cursor)
 {
-    char num[24];
-    kv_reply_array(c, 2);
-    kv_reply_bulk(c, kv_b(num, (size_t)snprintf(num, sizeof(num), "%llu", (unsigned long long)cursor)));
+    kv_reply_scan_head(c, cursor);
     void *h = kv_reply_deferred(c);
     size_t n = 0;
     for (size_t off = 0; off < s->keys.len;) {

@@ -969,14 +969,6 @@ static void scan_one(void *arg, struct kv_hent *e)
     a->v[a->n++] = kv_b(kv_smember_key(e), e->len);
 }
 
-static void reply_cursor(struct kv_client *c, uint64_t cursor)
-{
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)cursor);
-    kv_reply_array(c, 2);
-    kv_reply_bulk(c, kv_b(buf, (size_t)n));
-}
-
 void kv_cmd_sscan(struct kv_client *c)
 {
     uint64_t cursor;
@@ -988,7 +980,7 @@ void kv_cmd_sscan(struct kv_client *c)
     if (wrong)
         return;
     if (!e) {
-        reply_cursor(c, 0);
+        kv_reply_scan_head(c, 0);
         kv_reply_array(c, 0);
         return;
     }
@@ -999,7 +991,7 @@ void kv_cmd_sscan(struct kv_client *c)
         struct kv_bytes m;
         void *h;
         size_t n = 0;
-        reply_cursor(c, 0);
+        kv_reply_scan_head(c, 0);
         h = kv_reply_deferred(c);
         kv_set_iter_init(&it, e->v.ptr);
         while (kv_set_next(&it, &m)) {
@@ -1017,7 +1009,7 @@ void kv_cmd_sscan(struct kv_client *c)
     do {
         cursor = kv_htab_scan(&hs->ht, cursor, scan_one, &a);
     } while (cursor && maxiter-- > 0 && a.n < (size_t)o.count);
-    reply_cursor(c, cursor);
+    kv_reply_scan_head(c, cursor);
     void *h = kv_reply_deferred(c);
     size_t n = 0;
     for (size_t i = 0; i < a.n; i++) {

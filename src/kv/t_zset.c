@@ -1861,7 +1861,6 @@ void kv_cmd_zscan(struct kv_client *c)
     uint64_t cursor;
     struct kv_scan_opts o;
     bool wrong;
-    char cbuf[24];
     if (!kv_parse_scan_cursor(c, c->argv[2], &cursor))
         return;
     struct kv_entry *e = zread(c, c->argv[1], &wrong);
@@ -1885,8 +1884,7 @@ void kv_cmd_zscan(struct kv_client *c)
     } else {
         cursor = 0; /* small encodings answer in one call, as in Redis */
     }
-    kv_reply_array(c, 2);
-    kv_reply_bulk(c, kv_b(cbuf, (size_t)snprintf(cbuf, sizeof cbuf, "%llu", (unsigned long long)cursor)));
+    kv_reply_scan_head(c, cursor);
     void *h = kv_reply_deferred(c);
     size_t n = 0;
     if (is_packed(e->v.ptr)) {
