@@ -396,27 +396,25 @@ static void dispatch(struct st_io_loop *loop, int n)
 /* Wait for events: epoll alone, or (ring mode) the ring, which also polls the epoll fd. */
 static int wait_events(struct st_io_loop *loop, int timeout_ms)
 {
-    if (st__io_ring_mode(loop)) {
+    bool ring = st__io_ring_mode(loop);
+    if (ring) {
         bool epoll_ready = false;
         int rc = st__io_ring_wait(loop, wait_timeout(loop, timeout_ms), &epoll_ready);
-        if (rc)
+        if (rc || (!epoll_ready && !loop->epoll_again))
             return rc;
-        if (!epoll_ready && !loop->epoll_again)
-            return 0;
         /* Collect epoll's events without sleeping. The ring's poll fires when epoll is
          * woken, but a level-triggered fd left ready (a listener with more connections
          * than one accept batch) wakes nobody again: after a turn with events, ask epoll
          * once more on the next turn, until it has nothing. */
-        int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, 0);
-        if (n < 0)
-            return errno == EINTR ? 0 : -errno;
-        loop->epoll_again = n > 0;
-        st_io_update_time(loop);
-        return n;
+        timeout_ms = 0;
+    } else {
+        timeout_ms = wait_timeout(loop, timeout_ms);
     }
-    int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, wait_timeout(loop, timeout_ms));
+    int n = epoll_wait(loop->epfd, loop->events, loop->ev_cap, timeout_ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
+    if (ring)
+        loop->epoll_again = n > 0;
     st_io_update_time(loop);
     return n;
 }
