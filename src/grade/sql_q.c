@@ -229,7 +229,7 @@ static bool step_ok(struct st_grade *g, const struct run_vars *v, struct run_out
 
 static struct st_sql_db *db_open(struct st_grade *g, const char *path)
 {
-    char url[600];
+    char url[700]; /* paths here are at most 599 bytes (see their buffers) */
     snprintf(url, sizeof url, "sqlite:%s", path);
     struct st_sql_db *db = NULL;
     struct st_error err = { 0 };
