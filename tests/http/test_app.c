@@ -100,6 +100,12 @@ static bool is_ready(void *arg)
     return atomic_load(&ready_flag);
 }
 
+/* The app's own families after the HTTP ones (what the SQL pool's metrics use). */
+static int extra_metrics(struct st_buf *out, void *arg)
+{
+    return st_buf_printf(out, "# TYPE app_widgets_total counter\napp_widgets_total %d\n", *(const int *)arg);
+}
+
 /* ---- the server on its own thread ---- */
 
 struct fixture {
@@ -139,7 +145,9 @@ static void build_app(struct st_http_app *app)
     assert_int_equal(st_http_app_route(app, "GET", "/forget", forget, NULL), 0);
     assert_int_equal(st_http_app_route(app, "GET", "/m/:id", counted, NULL), 0);
     assert_int_equal(st_http_app_route(app, "DELETE", "/m/:id", counted, NULL), 0);
-    struct st_http_builtins_opts b = { .ready = is_ready };
+    static const int widgets = 7;
+    struct st_http_builtins_opts b = { .ready = is_ready, .metrics_extra = extra_metrics,
+                                       .metrics_extra_arg = (void *)&widgets };
     assert_int_equal(st_http_app_builtins(app, &b), 0);
     /* A taken path is refused (and logged), not silently replaced. */
     st_log_set_level(ST_LOG_OFF);
@@ -564,6 +572,8 @@ static void test_metrics(void **state)
     assert_non_null(strstr(t, "http_connections_accepted_total "));
     assert_non_null(strstr(t, "http_bytes_received_total "));
     assert_non_null(strstr(t, "http_bytes_sent_total "));
+    assert_non_null(strstr(t, "\napp_widgets_total 7\n")); /* metrics_extra, after the HTTP families */
+    assert_true(strstr(t, "app_widgets_total") > strstr(t, "http_bytes_sent_total"));
     st_buf_release(&text);
     done(&r);
 }
