@@ -146,7 +146,8 @@ static void build_app(struct st_http_app *app)
     assert_int_equal(st_http_app_route(app, "GET", "/m/:id", counted, NULL), 0);
     assert_int_equal(st_http_app_route(app, "DELETE", "/m/:id", counted, NULL), 0);
     static const int widgets = 7;
-    struct st_http_builtins_opts b = { .ready = is_ready, .metrics_extra = extra_metrics,
+    struct st_http_builtins_opts b = { .ready = is_ready,
+                                       .metrics_extra = extra_metrics,
                                        .metrics_extra_arg = (void *)&widgets };
     assert_int_equal(st_http_app_builtins(app, &b), 0);
     /* A taken path is refused (and logged), not silently replaced. */
