@@ -43,7 +43,8 @@ done
 for g in "${groups[@]}"; do
     case "$g" in
     build|test) add "build: libpq headers for src/sql's PostgreSQL backend" libpq-dev ;;&
-    test) add "test: tests/sql run against a real PostgreSQL 15 (scripts/pg-test.sh)" postgresql ;;
+    test) add "test: tests/sql run against a real PostgreSQL 15 (scripts/pg-test.sh)" postgresql ;;&
+    test) add "test: Q111's wrong pooled servers (tests/grade/wrong/q111_*.py) use psycopg2" python3-psycopg2 ;;
     esac
 done
 

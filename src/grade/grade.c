@@ -38,6 +38,7 @@ static const struct st_grader *const graders[] = {
     &st__grade_q16, &st__grade_q17, &st__grade_q18, &st__grade_q19, &st__grade_q20,
     &st__grade_q97, &st__grade_q98, &st__grade_q99, &st__grade_q175, &st__grade_q311, &st__grade_q313, &st__grade_q434,
     &st__grade_q112, &st__grade_q119, &st__grade_q131,
+    &st__grade_q111,
 };
 #define NGRADERS (sizeof(graders) / sizeof(graders[0]))
 
@@ -406,7 +407,7 @@ static int free_port(int *port)
 }
 
 /* cmd with {port} and {dir} replaced. */
-static char *substitute(const char *cmd, int port, const char *dir)
+static char *substitute(const char *cmd, int port, const char *dir, const struct st_grade *g)
 {
     struct st_buf b;
     st_buf_init(&b, ST_BUF_UNLIMITED);
@@ -417,6 +418,12 @@ static char *substitute(const char *cmd, int port, const char *dir)
         } else if (strncmp(p, "{dir}", 5) == 0 && dir) {
             st_buf_append_c(&b, dir);
             p += 5;
+        } else if (strncmp(p, "{db}", 4) == 0 && g->db_url) { /* ST_GRADE_NEEDS_DB (sql_pool.c) */
+            st_buf_append_c(&b, g->db_url);
+            p += 4;
+        } else if (strncmp(p, "{pool}", 6) == 0 && g->pool > 0) {
+            st_buf_printf(&b, "%d", g->pool);
+            p += 6;
         } else {
             st_buf_append_byte(&b, *p++);
         }
@@ -721,7 +728,7 @@ static int start_program(const struct st_grade_run_opts *o, const struct st_grad
     g->dir = *dir_out;
     if (gr->prepare && (rc = gr->prepare(g)) != 0)
         return st_error_set(err, rc, "cannot prepare %s: %s", *dir_out, st_strerror(rc));
-    char *cmd = substitute(o->cmd, port, *dir_out);
+    char *cmd = substitute(o->cmd, port, *dir_out, g);
     snprintf(target_buf, cap, "127.0.0.1:%d", port);
     g->target = target_buf;
     g_log(g, "starting: %s\n", cmd);
@@ -757,15 +764,19 @@ static int check_opts(const struct st_grade_run_opts *o, const struct st_grader 
     if (!gr)
         return st_error_set(err, ST_ENOTFOUND, "no grader for '%s' (see 'strata grade --list')",
                             o->grader ? o->grader : "");
+    int rc = 0;
     if (gr->needs & ST_GRADE_RUNS_CMD) { /* no server: {db} instead of {port} (sql_q.c) */
         *out = gr;
         return st__grade_runs_check(o, gr, err);
     }
+    if ((gr->needs & ST_GRADE_NEEDS_DB) && (rc = st__grade_db_check(o, gr, err)) != 0)
+        return rc;
     if (!o->cmd && (gr->needs & ST_GRADE_NEEDS_CMD))
         return st_error_set(err, ST_EUSAGE, "Q%d needs --cmd \"PROGRAM ARGS\" (it %s)", gr->question,
                             gr->needs & ST_GRADE_NEEDS_DIR
                                 ? "serves a directory the grader creates: use {dir} and {port}"
-                                : "reads the program's output: use {port}");
+                                : gr->needs & ST_GRADE_NEEDS_DB ? "gets a database and a pool size: use {port} {db} {pool}"
+                                                                : "reads the program's output: use {port}");
     if ((gr->needs & ST_GRADE_NEEDS_DIR) && (!o->cmd || !strstr(o->cmd, "{dir}")))
         return st_error_set(err, ST_EUSAGE, "Q%d needs {dir} in --cmd: the directory to serve", gr->question);
     if (o->cmd && !strstr(o->cmd, "{port}"))
@@ -792,10 +803,12 @@ static void run_rounds(const struct st_grade_run_opts *o, const struct st_grader
 {
     size_t nchecks = (size_t)count_checks(gr);
     int repeat = o->repeat > 0 ? o->repeat : 1;
+    /* a RUNS_CMD grader has no server: its placeholder target would only mislead */
     if (g->cmd)
         g_log(g, "command: %s (run once per step, no server)\n", g->cmd);
-    g_log(g, "target: http://%s   seed: %llu (repeat with --seed %llu)\n", g->target, (unsigned long long)o->seed,
-          (unsigned long long)o->seed);
+    else
+        g_log(g, "target: http://%s\n", g->target);
+    g_log(g, "seed: %llu (repeat with --seed %llu)\n", (unsigned long long)o->seed, (unsigned long long)o->seed);
     for (int round = 0; round < repeat && !res->cancelled; round++) {
         if (repeat > 1)
             g_log(g, "-- round %d of %d (seed %llu)\n", round + 1, repeat,
@@ -830,7 +843,7 @@ int st_grade_run(const struct st_grade_run_opts *o, st_grade_line_fn line, void 
         return rc ? rc : ST_EINTERNAL;
     res->question = gr->question;
 
-    struct st_grade g = { .line = line, .line_arg = arg, .verbose = o->verbose };
+    struct st_grade g = { .line = line, .line_arg = arg, .verbose = o->verbose, .db_admin = o->db };
     st_buf_init(&g.partial, ST_BUF_UNLIMITED);
     g.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     struct proc p = { .out.fd = -1 };
@@ -906,7 +919,7 @@ static void print_line(void *arg, const char *text, size_t len)
 int st_cli_grade(int argc, char **argv)
 {
     struct {
-        const char *target, *cmd, *json;
+        const char *target, *cmd, *json, *db;
         int64_t seed, repeat, timeout;
         bool list, verbose;
     } o = { .seed = -1, .repeat = 1, .timeout = 5000 };
@@ -923,6 +936,8 @@ int st_cli_grade(int argc, char **argv)
         { "timeout", 0, ST_FLAG_INT, &o.timeout, "MS", "time budget of each check in milliseconds", .min = 1,
           .max = 600000 },
         { "json", 0, ST_FLAG_STR, &o.json, "FILE", "also write the results as JSON to FILE" },
+        { "db", 0, ST_FLAG_STR, &o.db, "URL",
+          "PostgreSQL for graders that need a database (Q111): the run creates its own database there, {db}" },
         { "verbose", 'v', ST_FLAG_BOOL, &o.verbose, NULL, "show every request and response" },
         { 0 },
     };
@@ -957,6 +972,7 @@ int st_cli_grade(int argc, char **argv)
         .timeout_ms = (int)o.timeout,
         .verbose = o.verbose,
         .json = o.json,
+        .db = o.db,
     };
     struct st_grade_result res;
     struct st_error err = { 0 };

@@ -58,6 +58,8 @@ struct st_grade_run_opts {
     int timeout_ms;     /* budget of each check; 0: 5000 */
     bool verbose;       /* log every request and response */
     const char *json;   /* also write the results as JSON to this file; NULL: no */
+    const char *db;     /* graders that need a database (Q111): a PostgreSQL URL the run
+                         * creates its own database from; NULL: none */
     /* Checked before every check: once true, the run stops and res->cancelled is set.
      * NULL: never. */
     const atomic_bool *cancel;

@@ -34,6 +34,7 @@ enum {
     ST_GRADE_NEEDS_CMD = 1u, /* reads the program's output: --cmd is required */
     ST_GRADE_NEEDS_DIR = 2u, /* serves a directory: --cmd with {dir} */
     ST_GRADE_RUNS_CMD = 4u,  /* runs --cmd once per step ({db} ...), no server (sql_q.c) */
+    ST_GRADE_NEEDS_DB = 8u,  /* a server on a database the grader creates from --db: {db} {pool} */
 };
 
 struct st_grader {
@@ -52,6 +53,8 @@ extern const struct st_grader st__grade_q97, st__grade_q98, st__grade_q99, st__g
 extern const struct st_grader st__grade_q313, st__grade_q434;
 /* sql_q.c: the SQL data-layer questions (Q112 and Q119 run --cmd per step, Q131 is HTTP) */
 extern const struct st_grader st__grade_q112, st__grade_q119, st__grade_q131;
+/* sql_pool.c: Q111, connection pooling (a server on a fresh PostgreSQL database) */
+extern const struct st_grader st__grade_q111;
 
 #define G_MAX_EXCHANGES 64
 
@@ -89,6 +92,12 @@ struct st_grade {
 
     /* ST_GRADE_RUNS_CMD graders: the --cmd template, run by the checks (sql_q.c). */
     const char *cmd;
+
+    /* ST_GRADE_NEEDS_DB graders (sql_pool.c): --db, and what prepare() made of it for
+     * {db} and {pool}. */
+    const char *db_admin;
+    const char *db_url;
+    int pool;
 };
 
 /* ---- randomness ---- */
@@ -166,5 +175,9 @@ int st__grade_runs_check(const struct st_grade_run_opts *o, const struct st_grad
  * start_program), keep o->cmd in g->cmd and set g->target to an address no check uses. */
 int st__grade_runs_start(const struct st_grade_run_opts *o, struct st_grade *g, char *target_buf, size_t cap,
                          char **tmp_out, char **dir_out, struct st_error *err);
+
+/* ---- graders on a database the grader creates (ST_GRADE_NEEDS_DB, sql_pool.c) ---- */
+/* The options such a grader refuses: no --db, not PostgreSQL, {db} or {pool} missing. */
+int st__grade_db_check(const struct st_grade_run_opts *o, const struct st_grader *gr, struct st_error *err);
 
 #endif

@@ -114,13 +114,82 @@ static void print_block(const char *title, const char *text)
     }
 }
 
+/* The next word of s (a "quoted string" is one word, quotes dropped) into w; the rest, or
+ * NULL at the end. */
+static const char *next_word(const char *s, char *w, size_t cap)
+{
+    while (*s == ' ')
+        s++;
+    if (!*s)
+        return NULL;
+    char end = *s == '"' ? '"' : ' ';
+    s += end == '"';
+    size_t n = 0;
+    for (; *s && *s != end; s++)
+        if (n + 1 < cap)
+            w[n++] = *s;
+    w[n] = '\0';
+    return *s ? s + 1 : s;
+}
+
+/* What a grade flag's value is, for a usage line: "URL" for --db. */
+static const char *value_name(const char *flag)
+{
+    static const char *const names[][2] = {
+        { "--db", "URL" },
+        { "--sql", "FILE" },
+        { "--json", "FILE" },
+        { "--target", "HOST:PORT" },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(flag, names[i][0]) == 0)
+            return names[i][1];
+    return "VALUE";
+}
+
+/*
+ * A demo that is itself a `strata grade` line shows the grader's input: print its shape,
+ * with the learner's program in place of the reference (--cmd "YOUR PROGRAM {db} ...",
+ * keeping only its placeholders) and every other flag's value as its name in capitals
+ * (--db URL, --sql FILE). false when the demo is not such a line.
+ */
+static bool print_hint_from_demo(const char *grader, const char *demo)
+{
+    const char *s = demo ? strstr(demo, "strata grade ") : NULL;
+    char w[1024], flag[64] = "";
+    if (!s || !(s = next_word(s + strlen("strata grade "), w, sizeof w))) /* skips the question */
+        return false;
+    printf("\nGrade it (as in the demo above, with your program):\n  strata grade %s", grader);
+    while ((s = next_word(s, w, sizeof w)) != NULL) {
+        if (!flag[0] && strncmp(w, "--", 2) == 0) {
+            snprintf(flag, sizeof flag, "%.63s", w); /* flags are short words */
+            continue;
+        }
+        if (strcmp(flag, "--cmd") == 0) {
+            printf(" --cmd \"YOUR PROGRAM");
+            for (const char *p = strchr(w, '{'); p; p = strchr(p + 1, '{')) {
+                const char *q = strchr(p, '}');
+                if (q)
+                    printf(" %.*s", (int)(q - p + 1), p);
+            }
+            printf("\"");
+        } else if (flag[0]) {
+            printf(" %s %s", flag, value_name(flag));
+        }
+        flag[0] = '\0';
+    }
+    printf("\n");
+    return true;
+}
+
 /*
  * How to run q's grader. Most graders check a server the learner started (--target); the
  * few that must read its output or give it a directory start it themselves (--cmd, with
  * {port} and {dir}). src/grade sits above src/lab, so that list is repeated here: keep it
- * in step with the ST_GRADE_NEEDS_* flags of the graders.
+ * in step with the ST_GRADE_NEEDS_* flags of the graders. Graders with other inputs
+ * (--cmd run per step, --db) say so in their entry's demo, which is the source here.
  */
-static void print_grade_hint(const char *grader)
+static void print_grade_hint(const struct st_cur_question *q)
 {
     static const struct {
         const char *grader;
@@ -129,6 +198,7 @@ static void print_grade_hint(const char *grader)
         { "q16", "strata example basics --listen 127.0.0.1:{port}" },
         { "q20", "strata example basics --listen 127.0.0.1:{port} --directory {dir}" },
     };
+    const char *grader = q->grader;
     for (size_t i = 0; i < sizeof needs_cmd / sizeof needs_cmd[0]; i++)
         if (strcmp(grader, needs_cmd[i].grader) == 0) {
             bool dir = strstr(needs_cmd[i].cmd, "{dir}") != NULL;
@@ -138,7 +208,8 @@ static void print_grade_hint(const char *grader)
                    dir ? ", {dir} the directory to serve" : "", grader, grader, needs_cmd[i].cmd);
             return;
         }
-    printf("\nGrade it:\n  strata grade %s --target HOST:PORT\n", grader);
+    if (!print_hint_from_demo(grader, q->demo))
+        printf("\nGrade it:\n  strata grade %s --target HOST:PORT\n", grader);
 }
 
 static void print_question(const struct st_cur_question *q)
@@ -161,7 +232,7 @@ static void print_question(const struct st_cur_question *q)
     if (q->demo)
         printf("\nRun it:\n  %s\n", q->demo);
     if (q->grader)
-        print_grade_hint(q->grader);
+        print_grade_hint(q);
     if (q->checks)
         print_block("The grader checks:", q->checks);
     else if (q->kind == ST_CUR_PRACTICAL)

@@ -55,4 +55,11 @@ ok_match "--help lists env names" "STRATA_MODULE" "$("$S" questions list --help)
 ok_match "top-level help" "questions" "$("$S" --help)"
 ok_match "version" "^strata [0-9]" "$("$S" version)"
 
+# The grading hint follows the grader's input: --cmd per step, --db, or --target.
+ok_match "show 112: --cmd hint with its placeholders" '^  strata grade q112 --cmd "YOUR PROGRAM \{db\} \{dir\} \{action\}"$' "$("$S" questions show 112)"
+ok_match "show 119: --cmd hint with its placeholders" '^  strata grade q119 --cmd "YOUR PROGRAM \{db\} \{seed\} \{rows\}"$' "$("$S" questions show 119)"
+ok_match "show 111: --db URL and --cmd" '^  strata grade q111 --db URL --cmd "YOUR PROGRAM \{port\} \{db\} \{pool\}"$' "$("$S" questions show 111)"
+ok "show 112: no --target hint" bash -c '! "$0" questions show 112 | grep -q -- "--target"' "$S"
+ok_match "show 131: an HTTP grader keeps --target" '^  strata grade q131 --target HOST:PORT$' "$("$S" questions show 131)"
+
 done_testing
