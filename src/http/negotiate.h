@@ -7,10 +7,11 @@
  *
  * Rules (<star> stands for the asterisk): Accept is a comma-separated list of media
  * ranges "type/subtype", "type/<star>" or "<star>/<star>", each with optional parameters;
- * "q" is the weight (0..1, at most three decimals), every other parameter is ignored. An offered type takes the q of the most
- * specific range that matches it (type/subtype over type/<star> over <star>/<star>; among
- * ranges equally specific, the highest q), or 0 when none does; q=0 excludes. Matching
- * is ASCII case-insensitive. Malformed elements (no '/', a bad q, "<star>/html") are
+ * "q" is the weight (0..1, at most three decimals), every other parameter is ignored. An
+ * offered type takes the q of the most specific range that matches it (type/subtype over
+ * type/<star> over <star>/<star>; among ranges equally specific, the highest q), or 0 when
+ * none does; q=0 excludes. Matching is ASCII case-insensitive. Malformed elements (no '/',
+ * a bad q, a parameter without a value or with an unterminated quote, "<star>/html") are
  * skipped, never fatal; a header with no well-formed element at all is treated as absent.
  * Pure and thread-safe: no allocation, no state.
  */

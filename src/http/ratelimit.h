@@ -35,11 +35,11 @@
 #define ST_HTTP_RATELIMIT_KEY_MAX 256
 
 struct st_http_ratelimit_opts {
-    unsigned limit;            /* requests per window per client [100] */
-    int64_t window_ms;         /* the window [3600000: one hour] */
-    const char *key_header;    /* request header naming the client [X-API-Key]; "" always uses the peer */
-    const char *const *exempt; /* path prefixes never limited nor given headers, NULL-terminated; NULL: none */
-    size_t max_clients;        /* clients tracked at once [10000] */
+    unsigned limit;                 /* requests per window per client [100] */
+    int64_t window_ms;              /* the window [3600000: one hour] */
+    const char *key_header;         /* request header naming the client [X-API-Key]; "" always uses the peer */
+    const char *const *exempt;      /* path prefixes never limited nor given headers, NULL-terminated; NULL: none */
+    size_t max_clients;             /* clients tracked at once [10000] */
     int64_t (*clock_ms)(void *arg); /* a millisecond clock [monotonic]; tests pass a fake one */
     void *clock_arg;
 };

@@ -150,6 +150,7 @@ struct st_sql_pool {
     int connecting;
     struct st__sql_waiter *wait_head, *wait_tail;
     struct st_io_timer dispatch_timer; /* zero timeout: serve waiters at the end of this turn */
+    int orphans; /* SQLite batches still on a thread after st_sql_pool_free: the last frees p */
     bool freeing;
     char last_error[256];           /* why the last acquisition or connect failed */
     struct st_sql_pool_stats stats; /* written by the loop thread, relaxed atomics */
@@ -174,6 +175,10 @@ struct st__sql_cell {
 
 struct st_sql_batch {
     struct st_sql_pool *pool;
+    struct st_io_loop *loop; /* the pool's: a batch failed by st_sql_pool_free outlives it */
+    /* SQLite: the pool was freed while this batch ran on a pool thread; lite_done closes
+     * the connection (orphaned, off every list) and fails the batch */
+    struct st_sql_conn *orphan;
     struct st_sql_conn *conn;
     bool own_conn; /* acquired for this batch: released when it completes */
     bool submitted;
@@ -195,6 +200,15 @@ struct st_sql_batch {
 #define ST__STAT_ADD(pool, field, n)                                                                                   \
     __atomic_store_n(&(pool)->stats.field, __atomic_load_n(&(pool)->stats.field, __ATOMIC_RELAXED) + (n),              \
                      __ATOMIC_RELAXED)
+
+/* pool.c: free a connection taken off its freed pool (SQLite: after its last batch). */
+void st__sql_conn_orphan_free(struct st_sql_conn *c, enum st_sql_backend backend);
+/* pool_lite.c's lite_done for an orphaned batch: free its connection, and the freed pool's
+ * memory once no orphan is left (the thread read the pool's URL). */
+void st__sql_orphan_done(struct st_sql_batch *b);
+
+/* The error of a batch that was running when its pool was freed. */
+#define ST__SQL_POOL_FREED_MSG "the pool was freed while the batch ran"
 
 /* pool.c: a batch finished on its connection: release it if owned, then call done. */
 void st__sql_batch_finish(struct st_sql_batch *b, int status);

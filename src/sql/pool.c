@@ -93,7 +93,8 @@ static struct st_sql_conn *conn_new(struct st_sql_pool *p)
     return c;
 }
 
-static void conn_free(struct st_sql_conn *c)
+/* Take c off the pool's list of connections. */
+static void conn_unlink(struct st_sql_conn *c)
 {
     struct st_sql_pool *p = c->pool;
     if (c->prev_all)
@@ -102,13 +103,25 @@ static void conn_free(struct st_sql_conn *c)
         p->all = c->next_all;
     if (c->next_all)
         c->next_all->prev_all = c->prev_all;
+    c->prev_all = c->next_all = NULL;
     ST__STAT_ADD(p, size, -1);
-    if (p->backend == ST_SQL_SQLITE)
+}
+
+void st__sql_conn_orphan_free(struct st_sql_conn *c, enum st_sql_backend backend)
+{
+    if (backend == ST_SQL_SQLITE)
         st__sql_lite_conn_close(c);
     else
         st__sql_pg_conn_close(c);
     st_buf_release(&c->pscratch);
     free(c);
+}
+
+static void conn_free(struct st_sql_conn *c)
+{
+    enum st_sql_backend be = c->pool->backend;
+    conn_unlink(c);
+    st__sql_conn_orphan_free(c, be);
 }
 
 /* Take c off the idle stack if it is there. */
@@ -289,11 +302,44 @@ void st_sql_pool_release(struct st_sql_conn *c)
         schedule_dispatch(p);
 }
 
+/*
+ * Fail the batch running on c because the pool goes away: done runs later on the loop with
+ * ST_SQL_CONNECTION. A PostgreSQL batch lives on the loop, so it stops here and c is freed
+ * with the others. An SQLite batch may be on a pool thread right now: c leaves the pool
+ * (orphaned) and lite_done closes it once the thread is done with it.
+ */
+static void fail_running(struct st_sql_conn *c)
+{
+    struct st_sql_batch *b = c->batch;
+    if (c->pool->backend == ST_SQL_SQLITE) { /* b->conn stays: the thread reads it */
+        conn_unlink(c);
+        c->batch = NULL;
+        b->orphan = c;
+        c->pool->orphans++;
+        return;
+    }
+    st_error_set(&b->err, ST_SQL_CONNECTION, ST__SQL_POOL_FREED_MSG);
+    b->own_conn = false; /* freed below with the pool's other connections, not released */
+    st__sql_batch_finish(b, ST_SQL_CONNECTION);
+}
+
+static void pool_free_mem(struct st_sql_pool *p)
+{
+    free(p->url);
+    free(p->name);
+    free(p);
+}
+
 void st_sql_pool_free(struct st_sql_pool *p)
 {
     if (!p)
         return;
     p->freeing = true;
+    for (struct st_sql_conn *c = p->all, *next; c; c = next) {
+        next = c->next_all;
+        if (c->batch)
+            fail_running(c);
+    }
     st_io_timer_stop(p->loop, &p->dispatch_timer);
     while (p->wait_head) {
         struct st__sql_waiter *w = p->wait_head;
@@ -304,11 +350,22 @@ void st_sql_pool_free(struct st_sql_pool *p)
     }
     while (p->all)
         conn_free(p->all);
-    if (p->own_io_pool)
+    if (p->own_io_pool) /* joins the threads: orphaned batches are done, their lite_done queued */
         st_io_pool_free(p->io_pool, true);
-    free(p->url);
-    free(p->name);
-    free(p);
+    if (!p->orphans)
+        pool_free_mem(p);
+}
+
+void st__sql_orphan_done(struct st_sql_batch *b)
+{
+    struct st_sql_conn *c = b->orphan;
+    struct st_sql_pool *p = c->pool;
+    st__sql_conn_orphan_free(c, ST_SQL_SQLITE);
+    b->orphan = NULL;
+    b->conn = NULL;
+    b->pool = NULL;
+    if (--p->orphans == 0)
+        pool_free_mem(p);
 }
 
 /* ---- stats ------------------------------------------------------------------------------ */
@@ -372,6 +429,7 @@ struct st_sql_batch *st_sql_batch_new(struct st_sql_pool *pool)
 {
     struct st_sql_batch *b = st_xcalloc(1, sizeof(*b));
     b->pool = pool;
+    b->loop = pool->loop;
     st_buf_init(&b->data, ST_BUF_UNLIMITED);
     st_buf_init(&b->rdata, ST_BUF_UNLIMITED);
     st_io_timer_init(&b->finish_timer, finish_cb, b);
@@ -524,7 +582,7 @@ void st_sql_batch_free(struct st_sql_batch *b)
 {
     if (!b)
         return;
-    st_io_timer_stop(b->pool->loop, &b->finish_timer);
+    st_io_timer_stop(b->loop, &b->finish_timer);
     for (size_t i = 0; i < b->qs.len; i++)
         PQclear(b->qs.items[i].pg);
     ST_VEC_RELEASE(&b->qs);

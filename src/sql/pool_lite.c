@@ -149,6 +149,13 @@ static void lite_work(struct st_io_work *wk)
 static void lite_done(struct st_io_work *wk, int status)
 {
     struct st_sql_batch *b = wk->data;
+    if (b->orphan) { /* the pool is gone (st_sql_pool_free): only the batch and c are left */
+        st__sql_orphan_done(b);
+        st_error_set(&b->err, ST_SQL_CONNECTION, ST__SQL_POOL_FREED_MSG);
+        b->status = ST_SQL_CONNECTION;
+        st_io_timer_start(b->loop, &b->finish_timer, 0);
+        return;
+    }
     if (status && !b->status)
         b->status = st_error_set(&b->err, ST_SQL_CONNECTION, "the SQLite threads shut down before the batch ran");
     st__sql_batch_finish(b, b->status);

@@ -224,9 +224,13 @@ int st_sql_pool_new(struct st_io_loop *loop, const struct st_sql_pool_opts *opts
                     struct st_error *err);
 
 /*
- * Close every connection and free the pool, on the loop's thread, once every batch has
- * completed and every checked-out connection was released (callers still waiting for a
- * connection get ST_SQL_CONNECTION). NULL is fine.
+ * Close every connection and free the pool, on the loop's thread. Batches still running
+ * fail with ST_SQL_CONNECTION ("the pool was freed while the batch ran"; an SQLite batch
+ * already on a pool thread finishes there first, its result discarded), callers still
+ * waiting for a connection get ST_SQL_CONNECTION ("the pool is shutting down"): their done
+ * callbacks run later on the loop, never inside this call, so keep the loop running (or
+ * free it) afterwards; free those batches as usual. Connections checked out with
+ * st_sql_pool_acquire must have been released first. NULL is fine.
  */
 void st_sql_pool_free(struct st_sql_pool *pool);
 

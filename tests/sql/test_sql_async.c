@@ -629,6 +629,69 @@ static int teardown_pg(void **state)
     return 0;
 }
 
+/*
+ * Freeing the pool while batches run (on its 2 connections) and wait (2 more): every done
+ * still runs exactly once, after the free, with ST_SQL_CONNECTION and a message saying why;
+ * nothing leaks (ASan) and the loop can be freed after. SQLite's running batches finish
+ * on their threads first; PostgreSQL's are abandoned mid-query.
+ */
+static void test_free_in_flight(void **state)
+{
+    struct backend *b = *state;
+    fresh(b);
+    struct env e;
+    env_open(&e, b, 2, 10000);
+    enum { N = 4 };
+    struct st_sql_batch *q[N];
+    struct result r[N];
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i < N; i++) {
+        q[i] = st_sql_batch_new(e.pool);
+        if (b->be == ST_SQL_SQLITE) /* a few hundred ms of work on a pool thread */
+            st_sql_batch_query(q[i], "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
+                                     "2000000) SELECT count(*) FROM c");
+        else
+            st_sql_batch_query(q[i], "SELECT pg_sleep(5)");
+        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
+    }
+    /* run until both connections are busy and two batches wait */
+    int64_t deadline = st_time_mono_ms() + 10000;
+    struct st_sql_pool_stats s = { 0 };
+    while (s.in_use < 2 || s.waiting < 2) {
+        assert_true(st_time_mono_ms() < deadline);
+        st_io_loop_run_once(e.loop, 10);
+        memset(&s, 0, sizeof s);
+        st_sql_pool_stats_add(e.pool, &s);
+    }
+    int64_t t0 = st_time_mono_ms();
+    st_sql_pool_free(e.pool);
+    e.pool = NULL;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].done, 0); /* never inside st_sql_pool_free */
+    int done = 0;
+    deadline = st_time_mono_ms() + 10000;
+    while (done < N) {
+        assert_true(st_time_mono_ms() < deadline);
+        st_io_loop_run_once(e.loop, 50);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += r[i].done;
+    }
+    if (b->be == ST_SQL_POSTGRES) /* not waiting for pg_sleep(5) */
+        assert_true(st_time_mono_ms() - t0 < 3000);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(r[i].done, 1);
+        assert_int_equal(r[i].status, ST_SQL_CONNECTION);
+        if (i < 2)
+            assert_non_null(strstr(r[i].msg, "the pool was freed while the batch ran"));
+        else
+            assert_non_null(strstr(r[i].msg, "shutting down"));
+        st_sql_batch_free(q[i]);
+    }
+    env_close(&e);
+    cleanup(b);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &lite), cmocka_unit_test_prestate(fn, &pg)
 
 int main(void)
@@ -642,6 +705,7 @@ int main(void)
         BOTH(test_acquire_timeout_fifo),
         BOTH(test_interactive_transaction),
         BOTH(test_concurrency),
+        BOTH(test_free_in_flight),
         cmocka_unit_test(test_memory_pool),
         cmocka_unit_test(test_pg_restart_reconnect),
         cmocka_unit_test(test_pg_killed_mid_batch),
