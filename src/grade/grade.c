@@ -775,8 +775,8 @@ static int check_opts(const struct st_grade_run_opts *o, const struct st_grader 
         return st_error_set(err, ST_EUSAGE, "Q%d needs --cmd \"PROGRAM ARGS\" (it %s)", gr->question,
                             gr->needs & ST_GRADE_NEEDS_DIR
                                 ? "serves a directory the grader creates: use {dir} and {port}"
-                                : gr->needs & ST_GRADE_NEEDS_DB ? "gets a database and a pool size: use {port} {db} {pool}"
-                                                                : "reads the program's output: use {port}");
+                            : gr->needs & ST_GRADE_NEEDS_DB ? "gets a database and a pool size: use {port} {db} {pool}"
+                                                            : "reads the program's output: use {port}");
     if ((gr->needs & ST_GRADE_NEEDS_DIR) && (!o->cmd || !strstr(o->cmd, "{dir}")))
         return st_error_set(err, ST_EUSAGE, "Q%d needs {dir} in --cmd: the directory to serve", gr->question);
     if (o->cmd && !strstr(o->cmd, "{port}"))
