@@ -16,6 +16,7 @@ struct app {
 
 static const struct app apps[] = {
     { "basics", st_example_basics, "Module 1 (Q11-Q20): hello, time, echo, routing, search, CRUD, static files" },
+    { "blog", st_example_blog, "Modules 2, 4, 6: the blog REST API on SQLite or PostgreSQL (docs/blog-api.md)" },
     { "bench", st_example_bench, "benchmark app: /plaintext, /json and static files (TechEmpower rules)" },
     { "pool", st_example_pool, "Q111: GET /pid, /sleep?ms=M and /stats on a bounded PostgreSQL connection pool" },
     { "sqlsafe", st_example_sqlsafe, "Q131: GET/POST /users with bound parameters only (SQL injection stays data)" },

@@ -16,6 +16,8 @@ int st_example_bench(int argc, char **argv);
 int st_example_basics(int argc, char **argv);
 int st_example_sqlsafe(int argc, char **argv);
 int st_example_pool(int argc, char **argv);
+/* strata example blog: the blog REST API of Modules 2, 4 and 6 (blog.c). */
+int st_example_blog(int argc, char **argv);
 
 /* on_ready callback for st_http_serve: prints the address line (arg: the host text). */
 void st_example_print_ready(int port, void *arg);

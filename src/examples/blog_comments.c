@@ -1,0 +1,309 @@
+/*
+ * blog_comments.c - /api/v{1,2}/posts/:id/comments and /api/v{1,2}/comments/:id. A
+ * comment of a soft-deleted post is not reachable (404) until the post is restored.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "examples/blog.h"
+
+static const char COMMENT_COLS[] = "SELECT c.id, c.post_id, c.author_id, c.body, c.created_at, c.updated_at, u.name";
+#define COMMENT_FROM                                                                                                   \
+    " FROM comments c JOIN users u ON u.id = c.author_id JOIN posts p ON p.id = c.post_id AND p.deleted_at IS NULL"
+#define COMMENT_NCOLS 7
+
+static json_t *comment_row(struct blog_req *r, struct st_sql_stmt *st)
+{
+    int64_t id = st_sql_column_int64(st, 0), post = st_sql_column_int64(st, 1), author = st_sql_column_int64(st, 2);
+    size_t bl = 0, an = 0;
+    const char *body = st_sql_column_text(st, 3, &bl);
+    const char *name = st_sql_column_text(st, 6, &an);
+    json_t *o = json_pack("{s:I, s:I}", "id", (json_int_t)id, "post_id", (json_int_t)post);
+    if (r->api == 2)
+        json_object_set_new(o, "author", json_pack("{s:I, s:s%}", "id", (json_int_t)author, "name", name, an));
+    else
+        json_object_set_new(o, "author_id", json_integer(author));
+    json_object_set_new(o, "body", json_stringn(body, bl));
+    json_object_set_new(o, "created_at", blog_time_json(st_sql_column_int64(st, 4)));
+    json_object_set_new(o, "updated_at", blog_time_json(st_sql_column_int64(st, 5)));
+    json_object_set_new(o, "links",
+                        json_pack("{s:o, s:o, s:o}", "self", blog_link(r, "/comments/%lld", (long long)id), "post",
+                                  blog_link(r, "/posts/%lld", (long long)post), "author",
+                                  blog_link(r, "/users/%lld", (long long)author)));
+    return o;
+}
+
+static int comment_read(struct blog_req *r, struct blog_conn *c, bool write, struct st_error *err)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "%s" COMMENT_FROM " WHERE c.id = $1", COMMENT_COLS);
+    struct st_sql_stmt *st = blog_stmt(c, sql, write, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    int rc = st_sql_step(st, err);
+    if (rc == 1) {
+        json_decref(r->out);
+        r->out = comment_row(r, st);
+        rc = 0;
+    } else if (rc == 0) {
+        blog_fail(r, 404, "not_found", "no comment %lld", (long long)r->id);
+        rc = 1;
+    }
+    st_sql_reset(st);
+    return rc;
+}
+
+/* The post exists and is not deleted: 0, 1 with 404 set, or < 0. */
+static int post_exists(struct blog_req *r, struct blog_conn *c, int64_t post, bool write, struct st_error *err)
+{
+    struct st_sql_stmt *st = blog_stmt(c, "SELECT 1 FROM posts WHERE id = $1 AND deleted_at IS NULL", write, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, post);
+    int rc = st_sql_step(st, err);
+    st_sql_reset(st);
+    if (rc == 0) {
+        blog_fail(r, 404, "not_found", "no post %lld", (long long)post);
+        return 1;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void list_op(struct blog_req *r, struct blog_conn *c)
+{
+    struct st_error err = { 0 };
+    struct blog_list *l = &r->list;
+    int rc = post_exists(r, c, l->parent_id, false, &err);
+    int64_t total = -1;
+    if (!rc && !l->cursor_mode) {
+        struct st_sql_stmt *st = blog_stmt(c, "SELECT count(*) FROM comments WHERE post_id = $1", false, &err);
+        if (st) {
+            st_sql_bind_int64(st, 1, l->parent_id);
+            rc = st_sql_step(st, &err);
+            total = rc == 1 ? st_sql_column_int64(st, 0) : 0;
+            rc = rc == 1 ? 0 : rc;
+            st_sql_reset(st);
+        } else {
+            rc = ST_SQL_OTHER;
+        }
+    }
+    if (rc > 0)
+        return;
+    json_t *rows = json_array(), *keys = json_array();
+    if (!rc) {
+        struct blog_q q;
+        blog_q_init(&q);
+        blog_q_sql(&q, COMMENT_COLS);
+        blog_list_keys(l, &q);
+        blog_q_sql(&q, COMMENT_FROM " WHERE c.post_id = ");
+        blog_q_int(&q, l->parent_id);
+        blog_list_tail(l, &q);
+        struct st_sql_stmt *st = blog_stmt(c, q.sql.data, false, &err);
+        if (st) {
+            blog_q_bind(&q, st);
+            while ((rc = st_sql_step(st, &err)) == 1) {
+                json_array_append_new(rows, comment_row(r, st));
+                json_array_append_new(keys, blog_list_row_keys(l, st, COMMENT_NCOLS));
+            }
+            st_sql_reset(st);
+        } else {
+            rc = ST_SQL_OTHER;
+        }
+        blog_q_free(&q);
+    }
+    if (rc < 0) {
+        json_decref(rows);
+        json_decref(keys);
+        blog_db_error(r, rc, &err);
+        return;
+    }
+    blog_list_answer(r, rows, keys, total);
+}
+
+static int create_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    int64_t post = r->list.parent_id;
+    int64_t author = json_integer_value(json_object_get(r->body, "author_id"));
+    int rc = post_exists(r, c, post, true, err);
+    if (rc)
+        return rc;
+    struct st_sql_stmt *st = blog_stmt(c, "SELECT 1 FROM users WHERE id = $1", true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, author);
+    rc = st_sql_step(st, err);
+    st_sql_reset(st);
+    if (rc == 0) {
+        blog_fail(r, 422, "validation_failed", "1 field is invalid");
+        r->out = json_pack("[{s:s, s:s, s:s}]", "field", "author_id", "code", "not_found", "message",
+                           "no user with this id");
+        return 1;
+    }
+    if (rc < 0)
+        return rc;
+    st = blog_stmt(c,
+                   "INSERT INTO comments (post_id, author_id, body, created_at, updated_at)"
+                   " VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                   true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    json_t *body = json_object_get(r->body, "body");
+    st_sql_bind_int64(st, 1, post);
+    st_sql_bind_int64(st, 2, author);
+    st_sql_bind_text(st, 3, json_string_value(body), json_string_length(body));
+    st_sql_bind_int64(st, 4, blog_now());
+    rc = st_sql_step(st, err);
+    if (rc == 1) {
+        r->id = st_sql_column_int64(st, 0);
+        rc = st_sql_step(st, err);
+    }
+    st_sql_reset(st);
+    rc = rc ? rc : comment_read(r, c, true, err);
+    if (!rc) {
+        r->status = 201;
+        snprintf(r->location, sizeof r->location, "/api/v%d/comments/%lld", r->api, (long long)r->id);
+    }
+    return rc;
+}
+
+static void create_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_create(r, c, create_tx);
+}
+
+static void get_op(struct blog_req *r, struct blog_conn *c)
+{
+    struct st_error err = { 0 };
+    int rc = comment_read(r, c, false, &err);
+    if (rc < 0)
+        blog_db_error(r, rc, &err);
+}
+
+/* Update or delete a comment whose post is not deleted. */
+static int write_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err, bool del)
+{
+    struct st_sql_stmt *st = blog_stmt(c,
+                                       del ? "DELETE FROM comments WHERE id = $1"
+                                             " AND post_id IN (SELECT id FROM posts WHERE deleted_at IS NULL)"
+                                           : "UPDATE comments SET body = $2, updated_at = $3 WHERE id = $1"
+                                             " AND post_id IN (SELECT id FROM posts WHERE deleted_at IS NULL)",
+                                       true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    if (!del) {
+        json_t *body = json_object_get(r->body, "body");
+        st_sql_bind_text(st, 2, json_string_value(body), json_string_length(body));
+        st_sql_bind_int64(st, 3, blog_now());
+    }
+    int rc = st_sql_step(st, err);
+    int64_t changed = rc == 0 ? st_sql_changes(st) : 0;
+    st_sql_reset(st);
+    if (rc)
+        return rc;
+    if (!changed) {
+        blog_fail(r, 404, "not_found", "no comment %lld", (long long)r->id);
+        return 1;
+    }
+    if (del) {
+        r->status = 204;
+        return 0;
+    }
+    return comment_read(r, c, true, err);
+}
+
+static int update_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    return write_tx(r, c, err, false);
+}
+
+static int delete_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    return write_tx(r, c, err, true);
+}
+
+static void update_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_tx(r, c, update_tx);
+}
+
+static void delete_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_tx(r, c, delete_tx);
+}
+
+/* ---- handlers (loop) ---- */
+
+static void comments_list(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->list.parent_id) || blog_list_parse(x, r, BLOG_COMMENTS, &r->list))
+        return;
+    r->op = list_op;
+    blog_submit(r);
+}
+
+static void comments_create(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->list.parent_id) || !blog_idem_parse(x, r) ||
+        !blog_body(x, &r->body, &blog_comment_create, ST_SCHEMA_CHECK_REQUIRED))
+        return;
+    r->op = create_op;
+    r->writes = true;
+    blog_submit(r);
+}
+
+static void comments_get(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id))
+        return;
+    r->op = get_op;
+    blog_submit(r);
+}
+
+static void comments_update(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id) || !blog_body(x, &r->body, &blog_comment_update, ST_SCHEMA_CHECK_REQUIRED))
+        return;
+    r->op = update_op;
+    r->writes = true;
+    blog_submit(r);
+}
+
+static void comments_delete(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id))
+        return;
+    r->op = delete_op;
+    r->writes = true;
+    blog_submit(r);
+}
+
+int blog_comments_routes(struct st_http_app *app, struct blog_ver *v)
+{
+    static const struct {
+        const char *method, *suffix;
+        void (*fn)(struct st_http_ex *, const struct st_http_route_match *, void *);
+    } routes[] = {
+        { "GET", "/posts/:id/comments", comments_list }, { "POST", "/posts/:id/comments", comments_create },
+        { "GET", "/comments/:id", comments_get },        { "PATCH", "/comments/:id", comments_update },
+        { "DELETE", "/comments/:id", comments_delete },
+    };
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++) {
+        char p[96];
+        snprintf(p, sizeof p, "%s%s", v->prefix, routes[i].suffix);
+        rc = st_http_app_route(app, routes[i].method, p, routes[i].fn, v);
+    }
+    return rc;
+}

@@ -1,0 +1,620 @@
+/*
+ * blog_posts.c - /api/v{1,2}/posts: lists with filters (Q75), create with tags, get with
+ * ETag (304), PUT/PATCH under If-Match with the version column (Q117), soft delete and
+ * restore (Q114), and archive in one transaction (Q39).
+ *
+ * A post row is read with its comment count, tags and author name in the same statement
+ * (correlated subqueries served by the comments and post_tags indexes): a list page costs
+ * one query, plus one count(*) in offset mode, whatever its size - no N+1 (Q35, Q36, Q107).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "examples/blog.h"
+#include "http/negotiate.h"
+
+#define POST_SELECT_HEAD                                                                                               \
+    "SELECT p.id, p.author_id, p.title, p.body, p.status, p.version, p.created_at, p.updated_at, p.deleted_at,"        \
+    " (SELECT count(*) FROM comments c WHERE c.post_id = p.id), "
+#define POST_SELECT_TAIL ", u.name"
+#define POST_FROM " FROM posts p JOIN users u ON u.id = p.author_id"
+#define POST_NCOLS 12
+
+static void post_select(struct blog_q *q, enum st_sql_backend be)
+{
+    blog_q_sql(q, POST_SELECT_HEAD);
+    blog_q_sql(q, blog_tags_agg(be));
+    blog_q_sql(q, POST_SELECT_TAIL);
+}
+
+static json_t *tags_json(const char *s)
+{
+    json_t *a = json_array();
+    while (s && *s) {
+        size_t n = strcspn(s, ",");
+        json_array_append_new(a, json_stringn(s, n));
+        s += n + (s[n] == ',');
+    }
+    return a;
+}
+
+static json_t *post_row(struct blog_req *r, struct st_sql_stmt *st)
+{
+    int64_t id = st_sql_column_int64(st, 0), author = st_sql_column_int64(st, 1);
+    size_t tl = 0, bl = 0, an = 0;
+    const char *title = st_sql_column_text(st, 2, &tl);
+    const char *body = st_sql_column_text(st, 3, &bl);
+    const char *author_name = st_sql_column_text(st, 11, &an);
+    json_t *p = json_pack("{s:I}", "id", (json_int_t)id);
+    if (r->api == 2)
+        json_object_set_new(p, "author", json_pack("{s:I, s:s%}", "id", (json_int_t)author, "name", author_name, an));
+    else
+        json_object_set_new(p, "author_id", json_integer(author));
+    json_object_set_new(p, "title", json_stringn(title, tl));
+    json_object_set_new(p, "body", json_stringn(body, bl));
+    json_object_set_new(p, "status", json_string(st_sql_column_text(st, 4, NULL)));
+    json_object_set_new(p, "tags", tags_json(st_sql_column_text(st, 10, NULL)));
+    json_object_set_new(p, "comment_count", json_integer(st_sql_column_int64(st, 9)));
+    json_object_set_new(p, "version", json_integer(st_sql_column_int64(st, 5)));
+    json_object_set_new(p, "created_at", blog_time_json(st_sql_column_int64(st, 6)));
+    json_object_set_new(p, "updated_at", blog_time_json(st_sql_column_int64(st, 7)));
+    if (!st_sql_column_is_null(st, 8))
+        json_object_set_new(p, "deleted_at", blog_time_json(st_sql_column_int64(st, 8)));
+    json_object_set_new(p, "links",
+                        json_pack("{s:o, s:o, s:o}", "self", blog_link(r, "/posts/%lld", (long long)id), "author",
+                                  blog_link(r, "/users/%lld", (long long)author), "comments",
+                                  blog_link(r, "/posts/%lld/comments", (long long)id)));
+    return p;
+}
+
+/*
+ * r->out = post r->id (not deleted unless deleted is true), with r->etag_*; 1 with 404
+ * set when there is none, or < 0.
+ */
+static int post_read(struct blog_req *r, struct blog_conn *c, bool write, bool deleted, struct st_error *err)
+{
+    struct blog_q q;
+    blog_q_init(&q);
+    post_select(&q, r->b->backend);
+    blog_q_sql(&q, POST_FROM " WHERE p.id = $1");
+    blog_q_sql(&q, deleted ? "" : " AND p.deleted_at IS NULL");
+    struct st_sql_stmt *st = blog_stmt(c, q.sql.data, write, err);
+    blog_q_free(&q);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    int rc = st_sql_step(st, err);
+    if (rc == 1) {
+        json_decref(r->out);
+        r->out = post_row(r, st);
+        r->etag_id = r->id;
+        r->etag_version = st_sql_column_int64(st, 5);
+        rc = 0;
+    } else if (rc == 0) {
+        blog_fail(r, 404, "not_found", "no post %lld", (long long)r->id);
+        rc = 1;
+    }
+    st_sql_reset(st);
+    return rc;
+}
+
+/* ---- lists ---- */
+
+static void where(const struct blog_list *l, struct blog_q *q)
+{
+    blog_q_sql(q, " WHERE 1 = 1");
+    if (!l->include_deleted)
+        blog_q_sql(q, " AND p.deleted_at IS NULL");
+    if (l->author_id) {
+        blog_q_sql(q, " AND p.author_id = ");
+        blog_q_int(q, l->author_id);
+    }
+    if (l->status) {
+        blog_q_sql(q, " AND p.status = ");
+        blog_q_text(q, l->status);
+    }
+    if (l->tag) {
+        blog_q_sql(q, " AND EXISTS (SELECT 1 FROM post_tags pt JOIN tags t ON t.id = pt.tag_id"
+                      " WHERE pt.post_id = p.id AND t.name = ");
+        blog_q_text(q, l->tag);
+        blog_q_sql(q, ")");
+    }
+    if (l->has_after) {
+        blog_q_sql(q, " AND p.created_at > ");
+        blog_q_int(q, l->created_after);
+    }
+    if (l->has_before) {
+        blog_q_sql(q, " AND p.created_at < ");
+        blog_q_int(q, l->created_before);
+    }
+    if (l->q) { /* a substring, case-insensitive; LIKE's wildcards in q are escaped */
+        blog_q_sql(q, " AND (lower(p.title) LIKE ");
+        blog_q_text(q, l->q);
+        blog_q_sql(q, " ESCAPE '\\' OR lower(p.body) LIKE ");
+        blog_q_text(q, l->q);
+        blog_q_sql(q, " ESCAPE '\\')");
+    }
+}
+
+/* %q% with % _ \ escaped, lower-cased (ASCII), into a malloc'd string. */
+static char *like_pattern(const char *s)
+{
+    char *o = st_xmalloc(2 * strlen(s) + 3), *p = o;
+    *p++ = '%';
+    for (; *s; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            *p++ = '\\';
+        *p++ = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+    }
+    *p++ = '%';
+    *p = 0;
+    return o;
+}
+
+void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
+{
+    struct st_error err = { 0 };
+    struct blog_list *l = &r->list;
+    char *pattern = l->q ? like_pattern(l->q) : NULL;
+    const char *q_orig = l->q;
+    l->q = pattern;
+    int64_t total = -1;
+    int rc = 0;
+    if (!l->cursor_mode) {
+        struct blog_q cq;
+        blog_q_init(&cq);
+        blog_q_sql(&cq, "SELECT count(*) FROM posts p");
+        where(l, &cq);
+        struct st_sql_stmt *st = blog_stmt(c, cq.sql.data, false, &err);
+        if (st) {
+            blog_q_bind(&cq, st);
+            rc = st_sql_step(st, &err);
+            total = rc == 1 ? st_sql_column_int64(st, 0) : 0;
+            st_sql_reset(st);
+        } else {
+            rc = ST_SQL_OTHER;
+        }
+        blog_q_free(&cq);
+    }
+    json_t *rows = json_array(), *keys = json_array();
+    if (rc >= 0) {
+        struct blog_q q;
+        blog_q_init(&q);
+        post_select(&q, r->b->backend);
+        blog_list_keys(l, &q);
+        blog_q_sql(&q, POST_FROM);
+        where(l, &q);
+        blog_list_tail(l, &q);
+        struct st_sql_stmt *st = blog_stmt(c, q.sql.data, false, &err);
+        if (st) {
+            blog_q_bind(&q, st);
+            while ((rc = st_sql_step(st, &err)) == 1) {
+                json_array_append_new(rows, post_row(r, st));
+                json_array_append_new(keys, blog_list_row_keys(l, st, POST_NCOLS));
+            }
+            st_sql_reset(st);
+        } else {
+            rc = ST_SQL_OTHER;
+        }
+        blog_q_free(&q);
+    }
+    l->q = q_orig;
+    free(pattern);
+    if (rc < 0) {
+        json_decref(rows);
+        json_decref(keys);
+        blog_db_error(r, rc, &err);
+        return;
+    }
+    blog_list_answer(r, rows, keys, total);
+}
+
+/* ---- single posts ---- */
+
+static void get_op(struct blog_req *r, struct blog_conn *c)
+{
+    struct st_error err = { 0 };
+    int rc = post_read(r, c, false, false, &err);
+    if (rc < 0)
+        blog_db_error(r, rc, &err);
+    else if (rc == 0 && (r->if_none_match_version == -1 || r->if_none_match_version == r->etag_version)) {
+        json_decref(r->out); /* the client's copy is current */
+        r->out = NULL;
+        r->status = 304;
+    }
+}
+
+/* author_id must name a user: a 422 on the field, like any other invalid value. */
+static int check_author(struct blog_req *r, struct blog_conn *c, int64_t author, struct st_error *err)
+{
+    struct st_sql_stmt *st = blog_stmt(c, "SELECT 1 FROM users WHERE id = $1", true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, author);
+    int rc = st_sql_step(st, err);
+    st_sql_reset(st);
+    if (rc == 0) {
+        blog_fail(r, 422, "validation_failed", "1 field is invalid");
+        r->out = json_pack("[{s:s, s:s, s:s}]", "field", "author_id", "code", "not_found", "message",
+                           "no user with this id");
+        return 1;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Replace the post's tags with the body's (deduplicated by the database). */
+static int set_tags(struct blog_req *r, struct blog_conn *c, json_t *tags, struct st_error *err)
+{
+    struct st_sql_stmt *st = blog_stmt(c, "DELETE FROM post_tags WHERE post_id = $1", true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    int rc = st_sql_step(st, err);
+    st_sql_reset(st);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        if (rc)
+            break;
+        const char *name = json_string_value(t);
+        st = blog_stmt(c, "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", true, err);
+        if (!st)
+            return ST_SQL_OTHER;
+        st_sql_bind_text(st, 1, name, strlen(name));
+        rc = st_sql_step(st, err);
+        st_sql_reset(st);
+        if (rc)
+            break;
+        st = blog_stmt(c,
+                       "INSERT INTO post_tags (post_id, tag_id) SELECT CAST($1 AS bigint), id FROM tags WHERE name = $2"
+                       " ON CONFLICT DO NOTHING",
+                       true, err);
+        if (!st)
+            return ST_SQL_OTHER;
+        st_sql_bind_int64(st, 1, r->id);
+        st_sql_bind_text(st, 2, name, strlen(name));
+        rc = st_sql_step(st, err);
+        st_sql_reset(st);
+    }
+    return rc;
+}
+
+static int create_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    json_t *b = r->body;
+    int64_t author = json_integer_value(json_object_get(b, "author_id"));
+    int rc = check_author(r, c, author, err);
+    if (rc)
+        return rc;
+    struct st_sql_stmt *st = blog_stmt(c,
+                                       "INSERT INTO posts (author_id, title, body, status, created_at, updated_at)"
+                                       " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                                       true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    json_t *title = json_object_get(b, "title"), *body = json_object_get(b, "body");
+    const char *status = json_string_value(json_object_get(b, "status"));
+    st_sql_bind_int64(st, 1, author);
+    st_sql_bind_text(st, 2, json_string_value(title), json_string_length(title));
+    st_sql_bind_text(st, 3, json_string_value(body), json_string_length(body));
+    st_sql_bind_text(st, 4, status ? status : "draft", strlen(status ? status : "draft"));
+    st_sql_bind_int64(st, 5, blog_now());
+    rc = st_sql_step(st, err);
+    if (rc == 1) {
+        r->id = st_sql_column_int64(st, 0);
+        rc = st_sql_step(st, err);
+    }
+    st_sql_reset(st);
+    rc = rc ? rc : set_tags(r, c, json_object_get(b, "tags"), err);
+    rc = rc ? rc : post_read(r, c, true, false, err);
+    if (!rc) {
+        r->status = 201;
+        snprintf(r->location, sizeof r->location, "/api/v%d/posts/%lld", r->api, (long long)r->id);
+    }
+    return rc;
+}
+
+static void create_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_create(r, c, create_tx);
+}
+
+static void bind_opt_text(struct st_sql_stmt *st, int i, json_t *v)
+{
+    if (v)
+        st_sql_bind_text(st, i, json_string_value(v), json_string_length(v));
+    else
+        st_sql_bind_null(st, i);
+}
+
+/*
+ * One guarded UPDATE (WHERE id AND version): of two clients holding the same ETag exactly
+ * one matches the row; the other finds 0 rows changed and gets 412. The version itself is
+ * bumped by the posts_version trigger.
+ */
+static int update_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    json_t *b = r->body;
+    struct st_sql_stmt *st = blog_stmt(c,
+                                       "UPDATE posts SET title = coalesce($1, title), body = coalesce($2, body),"
+                                       " status = coalesce($3, status), updated_at = $4"
+                                       " WHERE id = $5 AND deleted_at IS NULL AND ($6 < 0 OR version = $6)",
+                                       true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    bind_opt_text(st, 1, json_object_get(b, "title"));
+    bind_opt_text(st, 2, json_object_get(b, "body"));
+    bind_opt_text(st, 3, json_object_get(b, "status"));
+    st_sql_bind_int64(st, 4, blog_now());
+    st_sql_bind_int64(st, 5, r->id);
+    st_sql_bind_int64(st, 6, r->if_match_version);
+    int rc = st_sql_step(st, err);
+    int64_t changed = rc == 0 ? st_sql_changes(st) : 0;
+    st_sql_reset(st);
+    if (rc)
+        return rc;
+    if (!changed) { /* gone, or changed since the client's ETag */
+        rc = post_read(r, c, true, false, err);
+        if (rc == 0) {
+            json_decref(r->out);
+            r->out = NULL;
+            r->etag_version = 0;
+            blog_fail(r, 412, "precondition_failed", "the post changed since that ETag; GET it again");
+            return 1;
+        }
+        return rc;
+    }
+    json_t *tags = json_object_get(b, "tags");
+    rc = tags ? set_tags(r, c, tags, err) : 0;
+    return rc ? rc : post_read(r, c, true, false, err);
+}
+
+static void update_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_tx(r, c, update_tx);
+}
+
+/* DELETE (soft) and restore: flip deleted_at; the version trigger ignores both. */
+static int soft_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err, bool restore)
+{
+    struct st_sql_stmt *st =
+        blog_stmt(c,
+                  restore ? "UPDATE posts SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL"
+                          : "UPDATE posts SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+                  true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    if (!restore)
+        st_sql_bind_int64(st, 2, blog_now());
+    int rc = st_sql_step(st, err);
+    int64_t changed = rc == 0 ? st_sql_changes(st) : 0;
+    st_sql_reset(st);
+    if (rc)
+        return rc;
+    if (!changed) {
+        blog_fail(r, 404, "not_found", restore ? "no deleted post %lld" : "no post %lld", (long long)r->id);
+        return 1;
+    }
+    if (!restore) {
+        r->status = 204;
+        return 0;
+    }
+    return post_read(r, c, true, false, err);
+}
+
+static int delete_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    return soft_tx(r, c, err, false);
+}
+
+static int restore_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    return soft_tx(r, c, err, true);
+}
+
+static void delete_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_tx(r, c, delete_tx);
+}
+
+static void restore_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_tx(r, c, restore_tx);
+}
+
+/* SQLite: the three statements of the move; PostgreSQL: archive_post(), the same in PL/pgSQL. */
+static int archive_lite(struct blog_req *r, struct blog_conn *c, int64_t *moved, struct st_error *err)
+{
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO archived_posts (id, author_id, title, body, status, version, tags, created_at, updated_at,"
+             " archived_at) SELECT p.id, p.author_id, p.title, p.body, p.status, p.version, coalesce(%s, ''),"
+             " p.created_at, p.updated_at, $2 FROM posts p WHERE p.id = $1 AND p.deleted_at IS NULL",
+             blog_tags_agg(ST_SQL_SQLITE));
+    static const char *const rest[] = {
+        "INSERT INTO archived_comments (id, post_id, author_id, body, created_at, updated_at)"
+        " SELECT id, post_id, author_id, body, created_at, updated_at FROM comments WHERE post_id = $1",
+        "DELETE FROM posts WHERE id = $1",
+    };
+    for (int i = 0; i < 3; i++) {
+        struct st_sql_stmt *st = blog_stmt(c, i ? rest[i - 1] : sql, true, err);
+        if (!st)
+            return ST_SQL_OTHER;
+        st_sql_bind_int64(st, 1, r->id);
+        if (i == 0)
+            st_sql_bind_int64(st, 2, blog_now());
+        int rc = st_sql_step(st, err);
+        int64_t changed = rc == 0 ? st_sql_changes(st) : 0;
+        st_sql_reset(st);
+        if (rc)
+            return rc;
+        if (i == 0 && !changed)
+            return 1;
+        if (i == 1)
+            *moved = changed;
+    }
+    return 0;
+}
+
+static int archive_pg(struct blog_req *r, struct blog_conn *c, int64_t *moved, struct st_error *err)
+{
+    struct st_sql_stmt *st = blog_stmt(c, "SELECT archive_post($1, $2)", true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    st_sql_bind_int64(st, 2, blog_now());
+    int rc = st_sql_step(st, err);
+    *moved = rc == 1 ? st_sql_column_int64(st, 0) : 0;
+    st_sql_reset(st);
+    if (rc < 0)
+        return rc;
+    return *moved < 0 ? 1 : 0;
+}
+
+static int archive_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
+{
+    int64_t moved = 0;
+    int rc = r->b->backend == ST_SQL_POSTGRES ? archive_pg(r, c, &moved, err) : archive_lite(r, c, &moved, err);
+    if (rc == 1) {
+        blog_fail(r, 404, "not_found", "no post %lld", (long long)r->id);
+        return 1;
+    }
+    if (!rc)
+        r->out = json_pack("{s:I, s:I}", "archived_post_id", (json_int_t)r->id, "archived_comments", (json_int_t)moved);
+    return rc;
+}
+
+static void archive_op(struct blog_req *r, struct blog_conn *c)
+{
+    blog_tx(r, c, archive_tx);
+}
+
+/* ---- handlers (loop) ---- */
+
+static void posts_list(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (blog_list_parse(x, r, BLOG_POSTS, &r->list))
+        return;
+    r->op = blog_posts_list_op;
+    blog_submit(r);
+}
+
+static void posts_create(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_idem_parse(x, r) || !blog_body(x, &r->body, &blog_post_create, ST_SCHEMA_CHECK_REQUIRED))
+        return;
+    r->op = create_op;
+    r->writes = true;
+    blog_submit(r);
+}
+
+static void posts_get(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id))
+        return;
+    static const char *const offered[] = { "application/json" };
+    if (st_http_negotiate(st_http_req_header(x, ST_HTTP_H_ACCEPT), offered, 1) < 0) {
+        blog_problem(x, 406, "not_acceptable", "a post is available as application/json", NULL);
+        return;
+    }
+    blog_preconditions(x, r, r->id);
+    r->op = get_op;
+    blog_submit(r);
+}
+
+static void posts_write(struct st_http_ex *x, void *data, bool put)
+{
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id))
+        return;
+    blog_preconditions(x, r, r->id);
+    if (!r->has_if_match) {
+        blog_problem(x, 428, "precondition_required", "send If-Match with the post's ETag (GET it first)", NULL);
+        return;
+    }
+    if (!blog_body(x, &r->body, put ? &blog_post_put : &blog_post_patch, put ? ST_SCHEMA_CHECK_REQUIRED : 0))
+        return;
+    if (r->if_match_version == 0) { /* no ETag of this post can match: nothing to look up */
+        json_decref(r->body);
+        r->body = NULL;
+        blog_problem(x, 412, "precondition_failed", "If-Match names no current ETag of this post", NULL);
+        return;
+    }
+    r->put = put;
+    r->op = update_op;
+    r->writes = true;
+    blog_submit(r);
+}
+
+static void posts_put(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    posts_write(x, data, true);
+}
+
+static void posts_patch(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    posts_write(x, data, false);
+}
+
+static void posts_id_op(struct st_http_ex *x, void *data, void (*op)(struct blog_req *, struct blog_conn *))
+{
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id))
+        return;
+    r->op = op;
+    r->writes = true;
+    blog_submit(r);
+}
+
+static void posts_delete(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    posts_id_op(x, data, delete_op);
+}
+
+static void posts_restore(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    posts_id_op(x, data, restore_op);
+}
+
+static void posts_archive(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
+{
+    (void)m;
+    posts_id_op(x, data, archive_op);
+}
+
+int blog_posts_routes(struct st_http_app *app, struct blog_ver *v)
+{
+    static const struct {
+        const char *method, *suffix;
+        void (*fn)(struct st_http_ex *, const struct st_http_route_match *, void *);
+    } routes[] = {
+        { "GET", "/posts", posts_list },
+        { "POST", "/posts", posts_create },
+        { "GET", "/posts/:id", posts_get },
+        { "PUT", "/posts/:id", posts_put },
+        { "PATCH", "/posts/:id", posts_patch },
+        { "DELETE", "/posts/:id", posts_delete },
+        { "POST", "/posts/:id/restore", posts_restore },
+        { "POST", "/posts/:id/archive", posts_archive },
+    };
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++) {
+        char p[96];
+        snprintf(p, sizeof p, "%s%s", v->prefix, routes[i].suffix);
+        rc = st_http_app_route(app, routes[i].method, p, routes[i].fn, v);
+    }
+    return rc;
+}
