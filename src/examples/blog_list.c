@@ -272,8 +272,10 @@ static bool parse_sort(const char *spec, struct blog_list *l)
     }
     if (l->nsort == 0)
         return false;
-    if (!has_id)
-        l->sort[l->nsort++] = (struct blog_sort){ 0, l->sort[l->nsort - 1].desc };
+    if (!has_id) { /* ties: by id, in the direction of the last key */
+        bool desc = l->sort[l->nsort - 1].desc;
+        l->sort[l->nsort++] = (struct blog_sort){ 0, desc };
+    }
     return true;
 }
 
