@@ -461,7 +461,8 @@ static int wire(struct blog *b)
     struct st_http_ratelimit_opts rl = { .limit = b->rate_limit, .window_ms = 3600 * 1000, .exempt = exempt };
     int rc = 0;
     rc = rc ? rc : st_http_app_use(app, st_http_mw_request_id());
-    rc = rc ? rc : st_http_app_use(app, st_http_mw_access_log());
+    if (!b->no_access_log)
+        rc = rc ? rc : st_http_app_use(app, st_http_mw_access_log());
     rc = rc ? rc : st_http_app_use(app, st_http_mw_ratelimit(&rl));
     for (int i = 0; i < 2 && !rc; i++) {
         b->ver[i] = (struct blog_ver){ b, i + 1, i ? "/api/v2" : "/api/v1" };
@@ -532,20 +533,21 @@ int st_example_blog(int argc, char **argv)
         return migrate_cmd(argc - 1, argv + 1);
     const char *listen = "127.0.0.1:8080", *url = "sqlite:blog.db", *replica = NULL;
     int64_t workers = 1, threads = 0, seed_users = 0, seed = 42, rate = 100;
-    bool debug_queries = false;
+    bool debug_queries = false, no_access_log = false;
     const struct st_flag flags[] = {
         { "listen", 'l', ST_FLAG_STR, &listen, "HOST:PORT", "address to listen on (port 0: any free port)", 0, 0,
           NULL },
-        { "db", 0, ST_FLAG_STR, &url, "URL", "database: sqlite:PATH or postgres://... [sqlite:blog.db]", 0, 0, NULL },
+        { "db", 0, ST_FLAG_STR, &url, "URL", "database: sqlite:PATH or postgres://...", 0, 0, NULL },
         { "db-replica", 0, ST_FLAG_STR, &replica, "URL",
           "a PostgreSQL streaming replica for reads (clients still read their own writes)", 0, 0, NULL },
         { "seed", 0, ST_FLAG_INT, &seed_users, "N",
           "fill an empty database with N users, 5N posts, 10N comments (deterministic)", 0, 10000000, NULL },
-        { "seed-value", 0, ST_FLAG_INT, &seed, "S", "the random seed of --seed [42]", 0, INT64_MAX, NULL },
-        { "workers", 'w', ST_FLAG_INT, &workers, "N", "event loop threads [1]", 1, 256, NULL },
+        { "seed-value", 0, ST_FLAG_INT, &seed, "S", "the random seed of --seed", 0, INT64_MAX, NULL },
+        { "workers", 'w', ST_FLAG_INT, &workers, "N", "event loop threads", 1, 256, NULL },
         { "db-threads", 0, ST_FLAG_INT, &threads, "N",
-          "database threads (connections) [4 for SQLite, 16 for PostgreSQL]", 0, 256, NULL },
-        { "rate-limit", 0, ST_FLAG_INT, &rate, "N", "requests per hour per client [100]", 1, 100000000, NULL },
+          "database threads, one connection each (0: 4 for SQLite, 16 for PostgreSQL)", 0, 256, NULL },
+        { "rate-limit", 0, ST_FLAG_INT, &rate, "N", "requests per hour per client", 1, 100000000, NULL },
+        { "no-access-log", 0, ST_FLAG_BOOL, &no_access_log, NULL, "do not log every request (benchmarks)", 0, 0, NULL },
         { "debug-queries", 0, ST_FLAG_BOOL, &debug_queries, NULL,
           "answer X-Query-Count: the SQL statements each request ran (N+1 tests)", 0, 0, NULL },
         { NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL },
@@ -572,6 +574,7 @@ int st_example_blog(int argc, char **argv)
     b->url = st_xstrdup(url);
     b->replica_url = replica ? st_xstrdup(replica) : NULL;
     b->debug_queries = debug_queries;
+    b->no_access_log = no_access_log;
     b->rate_limit = (unsigned)rate;
     pthread_mutex_init(&b->mu, NULL);
     st_http_app_init(&b->app);

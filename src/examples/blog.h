@@ -61,6 +61,7 @@ struct blog {
     struct st_io_pool *pool; /* database threads */
     int db_threads;
     bool debug_queries;        /* X-Query-Count on every answer */
+    bool no_access_log;        /* --no-access-log (benchmarks) */
     uint8_t cursor_key[16];    /* SipHash key that signs cursors (kept in the database) */
     pthread_mutex_t mu;        /* guards idle and the token table */
     struct blog_conn *idle;    /* connections not in use */
