@@ -416,10 +416,30 @@ static void bind_key(struct blog_q *q, json_t *v)
         blog_q_int(q, json_integer_value(v));
 }
 
-/* (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...: row-value comparison spelled out, since the
- * directions may differ per key. */
+/*
+ * The rows after the cursor's. With every key in one direction that is a row-value
+ * comparison, (k1, k2) < (v1, v2), which both databases turn into one index range scan;
+ * mixed directions are spelled out: (k1 > v1) OR (k1 = v1 AND k2 < v2) OR ...
+ */
 static void keyset(const struct blog_list *l, struct blog_q *q)
 {
+    bool uniform = true;
+    for (int i = 1; i < l->nsort; i++)
+        uniform &= l->sort[i].desc == l->sort[0].desc;
+    if (uniform) {
+        blog_q_sql(q, " AND (");
+        for (int i = 0; i < l->nsort; i++) {
+            blog_q_sql(q, i ? ", " : "");
+            blog_q_sql(q, blog_sort_sql(l->kind, l->sort[i].field));
+        }
+        blog_q_sql(q, l->sort[0].desc == l->cursor_prev ? ") > (" : ") < (");
+        for (int i = 0; i < l->nsort; i++) {
+            blog_q_sql(q, i ? ", " : "");
+            bind_key(q, json_array_get(l->cursor_vals, (size_t)i));
+        }
+        blog_q_sql(q, ")");
+        return;
+    }
     blog_q_sql(q, " AND (");
     for (int i = 0; i < l->nsort; i++) {
         blog_q_sql(q, i ? " OR (" : "(");
