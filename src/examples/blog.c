@@ -1,6 +1,6 @@
 /*
  * blog.c - `strata example blog`: the blog REST API of Modules 2, 4 and 6 (contract:
- * docs/blog-api.md; design: docs/adr/0015-blog-api.md, and blog.h for the request's life).
+ * docs/blog-api.md; design: docs/adr/0014-blog-api.md, and blog.h for the request's life).
  * This file holds the command line, the app's wiring and the plumbing that carries a
  * request from its route handler to a database thread and back to its answer.
  */

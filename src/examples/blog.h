@@ -1,6 +1,6 @@
 /*
  * blog.h - internal header of `strata example blog`, the reference implementation of the
- * blog API contract (docs/blog-api.md; design in docs/adr/0015-blog-api.md).
+ * blog API contract (docs/blog-api.md; design in docs/adr/0014-blog-api.md).
  *
  * Shape of a request:
  *   1. on the worker loop: the route handler parses and validates everything it can

@@ -4,7 +4,7 @@
  *
  * Times are stored as integer seconds since the epoch (UTC) on both backends: one clock
  * (the app's), exact keys for cursors and range filters, and the same SQL on both engines;
- * the API renders them as RFC 3339 (ADR 0015).
+ * the API renders them as RFC 3339 (ADR 0014).
  *
  * Indexes follow the queries (EXPLAIN output in docs/blog-api.md's appendix, Q38/Q118):
  *   posts (created_at, id)            the default list order and its keyset cursor
