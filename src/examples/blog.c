@@ -424,7 +424,7 @@ static int64_t etag_version(struct st_str t, int64_t id)
 }
 
 /* The version named by a list of entity tags ("*" -> -1; none of ours -> 0). */
-static int64_t etag_list(struct st_str h, int64_t id)
+int64_t blog_etag_list(struct st_str h, int64_t id)
 {
     if (st_str_eq_c(st_str_trim(h), "*"))
         return -1;
@@ -444,8 +444,8 @@ void blog_preconditions(struct st_http_ex *x, struct blog_req *r, int64_t id)
     struct st_str im = st_http_req_header(x, ST_HTTP_H_IF_MATCH);
     struct st_str inm = st_http_req_header(x, ST_HTTP_H_IF_NONE_MATCH);
     r->has_if_match = im.ptr != NULL;
-    r->if_match_version = im.ptr ? etag_list(im, id) : -1;
-    r->if_none_match_version = inm.ptr ? etag_list(inm, id) : -2;
+    r->if_match_version = im.ptr ? blog_etag_list(im, id) : -1;
+    r->if_none_match_version = inm.ptr ? blog_etag_list(inm, id) : -2;
 }
 
 /* ---- the app ------------------------------------------------------------------------- */

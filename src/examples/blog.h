@@ -284,6 +284,16 @@ void blog_list_answer(struct blog_req *r, json_t *rows, json_t *keys, int64_t to
 /* The SQL expression of sort field f of kind, and its name. */
 const char *blog_sort_sql(enum blog_kind kind, int f);
 
+/* Cursors on their own (tests and the fuzz target): make one for keys (a JSON array of
+ * the sort keys' values), or check and open one issued for sort over kind: 0 with *prev and
+ * *keys (owned), or -1 when it is not a cursor of ours for that order. */
+char *blog_cursor_make(const struct blog *b, const char *sort, bool prev, json_t *keys);
+int blog_cursor_open(const struct blog *b, const char *cursor, enum blog_kind kind, const char *sort, bool *prev,
+                     json_t **keys);
+/* The version an If-Match / If-None-Match value names for resource id: -1 for "*", 0 when
+ * no strong "id-version" tag of that resource is in the list. */
+int64_t blog_etag_list(struct st_str h, int64_t id);
+
 /* ---- resources ---- */
 
 /* Register a resource's routes under v->prefix; 0 or a routing status. */

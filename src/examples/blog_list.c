@@ -222,6 +222,24 @@ static int cursor_decode(const struct blog *b, const char *c, struct blog_list *
     return 0;
 }
 
+static bool parse_sort(const char *spec, struct blog_list *l);
+
+char *blog_cursor_make(const struct blog *b, const char *sort, bool prev, json_t *keys)
+{
+    return cursor_encode(b, sort, prev, keys);
+}
+
+int blog_cursor_open(const struct blog *b, const char *cursor, enum blog_kind kind, const char *sort, bool *prev,
+                     json_t **keys)
+{
+    struct blog_list l = { .kind = kind, .sort_raw = sort };
+    if (!parse_sort(sort, &l) || cursor_decode(b, cursor, &l))
+        return -1;
+    *prev = l.cursor_prev;
+    *keys = l.cursor_vals;
+    return 0;
+}
+
 /* ---- parsing ------------------------------------------------------------------------- */
 
 static void bad(json_t *errors, const char *field, const char *code, const char *msg)
