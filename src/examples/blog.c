@@ -214,6 +214,8 @@ static void blog_work(struct st_io_work *wk)
     if (!r->writes)
         blog_pick_replica(b, c, r->wait_lsn);
     r->op(r, c);
+    if (r->status == 503) /* the connection broke or timed out: do not hand it out again */
+        c->broken = true;
     if (r->writes && r->status < 300 && c->replica) {
         blog_capture_lsn(c, r->new_lsn);
         blog_token_set(b, r->client, r->new_lsn);
@@ -458,6 +460,7 @@ static const char *const exempt[] = {
 static int wire(struct blog *b)
 {
     struct st_http_app *app = &b->app;
+    app->problem_codes = true; /* 404 and 405 of the router carry a code like ours */
     struct st_http_ratelimit_opts rl = { .limit = b->rate_limit, .window_ms = 3600 * 1000, .exempt = exempt };
     int rc = 0;
     rc = rc ? rc : st_http_app_use(app, st_http_mw_request_id());

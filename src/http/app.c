@@ -162,14 +162,20 @@ static __attribute__((noinline)) void not_routed(struct st_http_ex *x, struct st
         }
         char *detail = st_arena_printf(x->arena, "method %.*s is not allowed here; allowed: %.*s",
                                        ST_STR_FMT(x->req->method), ST_STR_FMT(allow));
-        st_http_problem(x, 405, detail);
+        if (c->app->problem_codes)
+            st_http_problem_json(x, 405, detail, json_pack("{s:s}", "code", "method_not_allowed"));
+        else
+            st_http_problem(x, 405, detail);
         return;
     }
     if (options && st_str_eq_c(x->req->path, "*")) {
         options_asterisk(x, c->app);
         return;
     }
-    st_http_problem(x, 404, NULL);
+    if (c->app->problem_codes)
+        st_http_problem_json(x, 404, "no such resource", json_pack("{s:s}", "code", "not_found"));
+    else
+        st_http_problem(x, 404, NULL);
 }
 
 void st_http_app_handler(struct st_http_ex *x)

@@ -59,6 +59,9 @@ struct st_http_app {
     bool (*ready)(void *arg);         /* readiness for /readyz; NULL: always ready */
     void *ready_arg;
     bool json_pretty; /* st_http_reply_json indents (debugging); default compact */
+    /* The framework's own 404 and 405 carry a machine-readable "code" member (not_found,
+     * method_not_allowed), for APIs whose problems all have one. */
+    bool problem_codes;
     /* Appends an app's own families to /metrics (e.g. st_sql_metrics_render); NULL: none. */
     int (*metrics_extra)(struct st_buf *out, void *arg);
     void *metrics_extra_arg;

@@ -159,6 +159,23 @@ if start pg-rl --db "$URL" --rate-limit 5; then
     ratelimit postgres
     stop pg-rl
 fi
+# PostgreSQL restarts under the app: requests fail with a status (503, never a hang or a
+# crash) until fresh connections are made, then every one succeeds again
+if start pg-restart --db "$URL" --rate-limit 1000000 --db-threads 2; then
+    curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/posts?limit=2"
+    "$SRCROOT/scripts/pg-test.sh" restart "$PGDIR" >"$T/restart.log" 2>&1
+    codes=
+    for _ in $(seq 10); do
+        c=$(curl -s -m 20 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/posts?limit=2")
+        codes="$codes $c"
+        [ "$c" = 200 ] && break
+        sleep 0.5
+    done
+    ok_match "postgres: after a restart the app answers again (codes:$codes)" '^( 503)* 200$' "$codes"
+    out=$(for _ in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$port/api/v1/users/1"; done)
+    ok "postgres: every connection was replaced ($out)" test "$out" = "200 200 200 200 200 200 "
+    stop pg-restart
+fi
 out=$("$S" example blog migrate status --db "$URL" 2>&1)
 ok_match "postgres: migrate status shows 3 applied" '3.*applied' "$out"
 done_testing

@@ -140,6 +140,10 @@ st, _, js, _ = req("PATCH", f"{V1}/users/{u1['id']}", {"name": "Ada L."})
 tap(st == 200 and js["name"] == "Ada L." and js["email"] == f"Ada.{RUN}@Example.org", "PATCH /users/:id changes the name only", js)
 st, h, _, _ = req("PUT", f"{V1}/users/{u1['id']}", {"name": "x"})
 tap(st == 405 and "PATCH" in h.get("allow", ""), "PUT /users/:id: 405 with Allow", (st, h))
+st, h, js, _ = req("DELETE", V1 + "/users")
+tap(st == 405 and problem_ok(js, 405, "method_not_allowed"), "DELETE /users: 405 method_not_allowed", (st, js))
+st, h, js, _ = req("GET", V1 + "/nothing/here")
+tap(st == 404 and problem_ok(js, 404, "not_found"), "an unknown path: 404 not_found", (st, js))
 
 # ---- posts ----
 st, h, p1, _ = req("POST", V1 + "/posts", {"author_id": u1["id"], "title": f"Galloping {RUN}", "body": "about kernels",
