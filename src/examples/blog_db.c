@@ -585,13 +585,16 @@ struct st_sql_stmt *blog_stmt(struct blog_conn *c, const char *sql, bool write, 
 
 /* ---- read-your-writes ---------------------------------------------------------------- */
 
+/* The insert position, not pg_current_wal_lsn()'s write position: with asynchronous commit
+ * the commit record may still sit in the WAL buffers, behind the write position, and a
+ * replica that reached that would not show the write yet. */
 void blog_capture_lsn(struct blog_conn *c, char out[32])
 {
     out[0] = 0;
     if (!c->replica)
         return;
     struct st_error err = { 0 };
-    struct st_sql_stmt *st = blog_stmt(c, "SELECT pg_current_wal_lsn()::text", true, &err);
+    struct st_sql_stmt *st = blog_stmt(c, "SELECT pg_current_wal_insert_lsn()::text", true, &err);
     if (st && st_sql_step(st, &err) == 1)
         snprintf(out, 32, "%s", st_sql_column_text(st, 0, NULL));
     if (st)

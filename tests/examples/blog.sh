@@ -176,6 +176,26 @@ if start pg-restart --db "$URL" --rate-limit 1000000 --db-threads 2; then
     ok "postgres: every connection was replaced ($out)" test "$out" = "200 200 200 200 200 200 "
     stop pg-restart
 fi
+# a streaming replica: reads go there, a client still reads its own writes (Q116)
+RDIR=$T/replica
+if RURL=$("$SRCROOT/scripts/pg-test.sh" start-replica "$PGDIR" "$RDIR" "${BLOG_REPLICA_PORT:-25447}" 2>"$T/replica.err"); then
+    RURL=$(printf '%s\n' "$RURL" | tail -1)
+    tap_result 1 "postgres: a streaming replica (pg_basebackup) is running"
+    if start pg-replica --db "$URL" --db-replica "$RURL" --rate-limit 1000000; then
+        python3 "$HERE/blog_replica.py" "http://127.0.0.1:$port" "$RURL" >"$T/check.out" 2>&1
+        while IFS= read -r line; do
+            case $line in
+            "ok "*) tap_result 1 "replica: ${line#* - }" ;;
+            "not ok "*) tap_result 0 "replica: ${line#* - }" "$(grep -A1 -F "$line" "$T/check.out" | tail -1)" ;;
+            esac
+        done <"$T/check.out"
+        grep -q '^# [0-9]* checks' "$T/check.out" || tap_result 0 "replica: blog_replica.py ran to the end" "$(tail -20 "$T/check.out")"
+        stop pg-replica
+    fi
+    "$SRCROOT/scripts/pg-test.sh" stop "$RDIR" >/dev/null 2>&1
+else
+    tap_result 0 "postgres: scripts/pg-test.sh start-replica" "$(cat "$T/replica.err")"
+fi
 out=$("$S" example blog migrate status --db "$URL" 2>&1)
 ok_match "postgres: migrate status shows 3 applied" '3.*applied' "$out"
 done_testing
