@@ -396,7 +396,17 @@ static int idem_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err
     rc = st_sql_step(st, err);
     free(body);
     /* the same key raced in from another request: retry, and the lookup replays its answer */
-    return rc == ST_SQL_UNIQUE ? ST_SQL_SERIALIZATION : rc;
+    if (rc == ST_SQL_UNIQUE)
+        return ST_SQL_SERIALIZATION;
+    if (rc || (r->idem_hash & 63) != 0)
+        return rc;
+    /* one keyed creation in 64 also sweeps the expired keys: the table stays bounded by
+     * what a day of retries can hold, without a background job */
+    st = blog_stmt(c, "DELETE FROM idempotency_keys WHERE created_at < $1", true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, blog_now() - BLOG_IDEM_TTL_S);
+    return st_sql_step(st, err);
 }
 
 void blog_create(struct blog_req *r, struct blog_conn *c,
