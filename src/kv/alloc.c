@@ -64,6 +64,11 @@ size_t kv_alloc_size(const void *p)
     return p ? malloc_usable_size((void *)p) : 0;
 }
 
+void kv_alloc_account(size_t before, size_t after)
+{
+    used_memory = used_memory - before + after;
+}
+
 size_t kv_used_memory(void)
 {
     return used_memory;

@@ -272,7 +272,16 @@ const char *kv_persist_check(int argc, const struct kv_bytes *argv)
     return NULL;
 }
 
-bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv)
+/* Copy the first line of an error reply ("-ERR ...\r\n") without its '-' and CRLF. */
+static void copy_error(char *err, size_t errn, const char *reply, size_t n)
+{
+    size_t len = 0;
+    while (1 + len < n && reply[1 + len] != '\r' && reply[1 + len] != '\n')
+        len++;
+    snprintf(err, errn, "%.*s", (int)len, reply + 1);
+}
+
+bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv, char *err, size_t errn)
 {
     fake->argc = argc;
     fake->argv = argv;
@@ -282,6 +291,8 @@ bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv)
     bool ok = true;
     if (fake->out) {
         ok = fake->out->len == 0 || fake->out->data[0] != '-';
+        if (!ok && err && errn)
+            copy_error(err, errn, fake->out->data, fake->out->len);
         st_buf_clear(fake->out); /* nobody reads the replies: keep memory flat */
     }
     return ok;
@@ -460,6 +471,7 @@ static struct {
     uint64_t delayed_fsync;
     uint64_t size, base_size;
     bool write_ok;
+    int write_errno; /* errno of the last failed write, for MISCONF */
     int64_t write_err_log_ms;
 
     bool rw;             /* a rewrite child runs: writes are also kept in rwbuf */
@@ -543,6 +555,7 @@ static void aof_write(void)
     if (kv_cfg.appendfsync == KV_FSYNC_ALWAYS)
         aof_fatal("write", rc);
     aof.write_ok = false;
+    aof.write_errno = -rc;
     if (mono_ms() - aof.write_err_log_ms >= 30000) { /* one line per 30 s, not per turn */
         aof.write_err_log_ms = mono_ms();
         st_log_error("AOF write failed; will retry", ST_LOG_STR("error", st_strerror(rc)),
@@ -799,13 +812,54 @@ static void aof_replay(struct kv_preader *r, struct aof_replay *st)
             st->multi_off = (int64_t)off;
         else if (kv_eq(argv[0], "EXEC"))
             st->multi_off = -1;
-        if (!kv_persist_exec(fake, argc, argv) && ++st->errors <= 5)
-            st_log_warn("AOF replay: a command was refused", ST_LOG_UINT("offset", off),
-                        ST_LOG_SLICE("command", st_str(argv[0].p, argv[0].n)));
+        /* The AOF holds only commands that succeeded when they were written, so one that
+         * fails now means the file or this server differs from the writer: going on
+         * would build a dataset that never existed. */
+        char err[96];
+        if (!kv_persist_exec(fake, argc, argv, err, sizeof err)) {
+            snprintf(r->why, sizeof r->why, "command '%.*s' failed on replay: %s", argv[0].n > 32 ? 32 : (int)argv[0].n,
+                     argv[0].p, err);
+            st->end = KV_PREAD_FAILED;
+            break;
+        }
         st->cmds++;
     }
     loading = false;
     kv_client_fake_free(fake); /* drops the commands of an unfinished MULTI */
+}
+
+/*
+ * After the reader stopped inside a record at from - 1: is there a complete command
+ * further on? A crash tears only the last record, so the bytes after a torn one are a
+ * prefix of a single command; a whole command behind it means a length in the middle of
+ * the file is corrupted and cutting there would silently drop everything after it.
+ */
+static bool tail_has_command(int fd, uint64_t from)
+{
+    static char chunk[1 << 16];
+    char prev = 0;
+    for (uint64_t off = from;;) {
+        ssize_t n = pread(fd, chunk, sizeof chunk, (off_t)off);
+        if (n <= 0)
+            return false;
+        for (ssize_t i = 0; i < n; i++) {
+            if (chunk[i] != '*' || prev != '\n') {
+                prev = chunk[i];
+                continue;
+            }
+            prev = chunk[i];
+            struct kv_preader r;
+            kv_preader_init(&r, fd, UINT64_MAX);
+            r.base = off + (uint64_t)i;
+            int argc;
+            struct kv_bytes *argv;
+            bool found = lseek(fd, (off_t)r.base, SEEK_SET) >= 0 && kv_preader_next(&r, &argc, &argv) == KV_PREAD_CMD;
+            kv_preader_release(&r);
+            if (found)
+                return true;
+        }
+        off += (uint64_t)n;
+    }
 }
 
 static int aof_load(const char *path)
@@ -825,8 +879,19 @@ static int aof_load(const char *path)
     kv_preader_init(&r, fd, UINT64_MAX);
     struct aof_replay rp = { 0 };
     aof_replay(&r, &rp);
+    if (rp.end == KV_PREAD_TRUNC && tail_has_command(fd, rp.end_off + 1)) {
+        snprintf(r.why, sizeof r.why,
+                 "a record runs past the end of the file but whole commands follow it: "
+                 "a corrupted length");
+        rp.end = KV_PREAD_BAD;
+    }
     int rc = 0;
-    if (rp.end == KV_PREAD_BAD) {
+    if (rp.end == KV_PREAD_FAILED) {
+        st_log_error("Error reading the append only file: a command failed on replay; refusing to start",
+                     ST_LOG_STR("path", path), ST_LOG_UINT("offset", rp.end_off), ST_LOG_STR("reason", r.why),
+                     ST_LOG_STR("hint", "the file does not match this server (databases? version?) or was edited"));
+        rc = ST_EPARSE;
+    } else if (rp.end == KV_PREAD_BAD) {
         st_log_error("Bad file format reading the append only file: refusing to start", ST_LOG_STR("path", path),
                      ST_LOG_UINT("offset", rp.end_off), ST_LOG_STR("reason", r.why),
                      ST_LOG_STR("hint", "only an incomplete last command is cut automatically; repair or move "
@@ -933,6 +998,11 @@ int kv_persist_load(void)
     if (rc || aof_open(path))
         return -1;
     return 0;
+}
+
+int kv_aof_write_error(void)
+{
+    return aof.on && !aof.write_ok ? aof.write_errno : 0;
 }
 
 /* ---- cron, shutdown, INFO ----------------------------------------------------------------- */

@@ -346,6 +346,9 @@ void *kv_realloc(void *p, size_t n);
 void kv_free(void *p);
 size_t kv_alloc_size(const void *p); /* usable size of a kv_malloc block (0 for NULL) */
 size_t kv_used_memory(void);
+/* A block that another allocator (st_map's tables) resized from before to after bytes of
+ * usable size: keeps kv_used_memory() exact for memory kv holds through such code. */
+void kv_alloc_account(size_t before, size_t after);
 
 /* ---- configuration (config.c) ------------------------------------------------------- */
 
@@ -369,6 +372,7 @@ struct kv_config {
     char dbfilename[256];     /* snapshot file, default "dump.rdb" (our format, not RDB) */
     char appendfilename[256]; /* default "appendonly.aof" */
     bool appendonly;
+    bool stop_writes_on_bgsave_error; /* MISCONF on writes after a failed BGSAVE (default yes) */
     enum kv_fsync appendfsync;
     int64_t maxmemory; /* bytes, 0 = unlimited */
     enum kv_policy maxmemory_policy;

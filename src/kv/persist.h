@@ -92,6 +92,8 @@ enum {
     KV_PREAD_TRUNC = -1, /* the stream ends inside a command (torn last write) */
     KV_PREAD_BAD = -2,   /* bytes that are not a command: r->why says which */
     KV_PREAD_IOERR = -3, /* read(2) failed: errno is set */
+    /* Not from the reader: a replayed command failed (r->why says which and why). */
+    KV_PREAD_FAILED = -4,
 };
 
 void kv_preader_init(struct kv_preader *r, int fd, uint64_t end);
@@ -116,8 +118,9 @@ int kv_fsync_dir(const char *path);
  * server does not have), or NULL. */
 const char *kv_persist_check(int argc, const struct kv_bytes *argv);
 /* Run one command of a file through the fake client (loading: nothing is propagated).
- * false when it replied an error (visible only if kv_call leaves the reply in c->out). */
-bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv);
+ * false when it replied an error (visible only if kv_call leaves the reply in c->out);
+ * then err (if not NULL) receives the error line, e.g. "WRONGTYPE Operation ...". */
+bool kv_persist_exec(struct kv_client *fake, int argc, struct kv_bytes *argv, char *err, size_t errn);
 bool kv_persist_loading(void);
 void kv_persist_set_loading(bool on);
 
@@ -167,6 +170,14 @@ int64_t kv_snapshot_lastsave(void);
 void kv_snapshot_init(void);
 /* What is in memory now is on disk (after loading): rdb_changes_since_last_save restarts. */
 void kv_snapshot_mark_clean(void);
+/*
+ * Redis's refusal of writes while persistence is failing: after a failed BGSAVE (with
+ * save points configured and stop-writes-on-bgsave-error yes) until a save succeeds, or
+ * while an AOF write is failing, a write command (or PING, as Redis does) gets the
+ * -MISCONF error. The dispatcher calls this before running or queueing cmd; true when the
+ * error was replied (and, inside MULTI, the transaction marked to abort).
+ */
+bool kv_misconf_reject(struct kv_client *c, const struct kv_cmd *cmd);
 
 /* ---- the AOF (aof.c) ---------------------------------------------------------------- */
 
@@ -174,6 +185,8 @@ void kv_snapshot_mark_clean(void);
 void kv_aof_child_done(pid_t pid, enum kv_child_end how);
 /* Start a background rewrite. 0 or -errno (-EBUSY: a child runs). */
 int kv_aof_rewrite_start(void);
+/* The errno of the failed AOF write that is still pending (0 when writes go through). */
+int kv_aof_write_error(void);
 
 /* ---- commands (persist.def) ---------------------------------------------------------- */
 

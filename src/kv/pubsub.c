@@ -10,6 +10,11 @@
  * one slot in each map and one pointer in the subscriber array, and the channel goes
  * away with its last subscriber.
  *
+ * All of it counts in used_memory (as in Redis): the chans and subscriber arrays come
+ * from kv_malloc, and the maps' tables, which base/map.c allocates itself, are charged
+ * after every change through map_charge(). Tables shrink as subscriptions go, so the
+ * memory of 10,000 subscriptions comes back when they end.
+ *
  * PUBLISH is O(subscribers of the channel + patterns): one map lookup, then a glob match
  * per distinct pattern. Messages go straight into the subscribers' output buffers
  * through kv_reply_*; the core flushes other clients' buffers at the end of the loop
@@ -59,6 +64,48 @@ struct ps_client {
     struct st_map subs[PS_NKINDS]; /* name -> struct ps_chan, keys borrowed */
 };
 
+/* ---- accounting of the map tables ------------------------------------------------------ */
+
+/* Charge used_memory with the change of m's table since it was before bytes. */
+static void map_charge(const struct st_map *m, size_t before)
+{
+    kv_alloc_account(before, kv_alloc_size(m->slots));
+}
+
+static void map_put(struct st_map *m, struct st_str key, void *val)
+{
+    size_t before = kv_alloc_size(m->slots);
+    st_map_put(m, key, val);
+    map_charge(m, before);
+}
+
+static struct st_map_slot *map_upsert(struct st_map *m, struct st_str key, bool *created)
+{
+    size_t before = kv_alloc_size(m->slots);
+    struct st_map_slot *slot = st_map_upsert(m, key, created);
+    map_charge(m, before);
+    return slot;
+}
+
+/* An empty table is freed and one under 1/8 full is shrunk (st_map never shrinks on its own): the memory of mass
+ * unsubscriptions comes back, and halving only at 1/8 keeps churn amortized O(1). */
+static void map_maybe_shrink(struct st_map *m)
+{
+    size_t len = st_map_len(m);
+    if (m->cap == 0 || (len > 0 && (m->cap <= 16 || len * 8 >= m->cap)))
+        return;
+    size_t before = kv_alloc_size(m->slots);
+    st_map_shrink(m);
+    map_charge(m, before);
+}
+
+static void map_release(struct st_map *m)
+{
+    size_t before = kv_alloc_size(m->slots);
+    st_map_release(m);
+    map_charge(m, before);
+}
+
 static struct st_str chan_key(const struct ps_chan *ch)
 {
     return st_str(ch->name, ch->len);
@@ -80,7 +127,7 @@ static struct ps_chan *chan_get_or_create(int kind, struct kv_bytes name)
     ch->len = name.n;
     if (name.n)
         memcpy(ch->name, name.p, name.n);
-    st_map_put(&index_of[kind], chan_key(ch), ch);
+    map_put(&index_of[kind], chan_key(ch), ch);
     return ch;
 }
 
@@ -111,6 +158,7 @@ static void chan_release_if_empty(int kind, struct ps_chan *ch)
     if (ch->nsubs)
         return;
     st_map_del(&index_of[kind], chan_key(ch), NULL);
+    map_maybe_shrink(&index_of[kind]);
     kv_free(ch->subs);
     kv_free(ch);
 }
@@ -163,7 +211,7 @@ static void state_settle(struct kv_client *c)
         struct ps_client *ps = state(c);
         if (ps) {
             for (int k = 0; k < PS_NKINDS; k++)
-                st_map_release(&ps->subs[k]);
+                map_release(&ps->subs[k]);
             kv_free(ps);
             c->pubsub = NULL;
         }
@@ -190,7 +238,7 @@ static void subscribe_one(struct kv_client *c, int kind, struct kv_bytes name)
 {
     struct ps_client *ps = state_get(c);
     bool created;
-    struct st_map_slot *slot = st_map_upsert(&ps->subs[kind], bytes_key(name), &created);
+    struct st_map_slot *slot = map_upsert(&ps->subs[kind], bytes_key(name), &created);
     if (created) {
         struct ps_chan *ch = chan_get_or_create(kind, name);
         /* Re-key the slot on the chan's own copy: the argv bytes die with the command. */
@@ -234,6 +282,7 @@ static void unsubscribe_all(struct kv_client *c, int kind, bool notify)
             unsubscribe_chan(c, kind, ch, notify);
             n++;
         }
+        map_maybe_shrink(&ps->subs[kind]); /* not while iterating: it moves the entries */
     }
     if (notify && n == 0)
         reply_event(c, kinds[kind].unsub, NULL, reply_count(c, kind));
@@ -248,9 +297,10 @@ static void unsubscribe_cmd(struct kv_client *c, int kind)
             struct kv_bytes name = c->argv[i];
             struct ps_client *ps = state(c);
             void *ch = NULL;
-            if (ps && st_map_del(&ps->subs[kind], bytes_key(name), &ch))
+            if (ps && st_map_del(&ps->subs[kind], bytes_key(name), &ch)) {
+                map_maybe_shrink(&ps->subs[kind]);
                 unsubscribe_chan(c, kind, ch, true);
-            else
+            } else
                 reply_event(c, kinds[kind].unsub, &name, reply_count(c, kind));
         }
     }

@@ -34,6 +34,7 @@
 #include "base/map.h"
 #include "kv/core.h"
 #include "kv/kv.h"
+#include "kv/persist.h"
 #include "kv/resp.h"
 
 #define READ_CHUNK (16 * 1024)
@@ -537,6 +538,8 @@ static void dispatch(struct kv_client *c)
             return;
         }
     }
+    if (kv_misconf_reject(c, cmd))
+        return;
     if ((c->flags & KV_CLIENT_MULTI) && !is_multi_control(cmd)) {
         if (cmd->flags & KV_CMD_NO_MULTI) {
             reject(c, "ERR Command not allowed inside a transaction");
@@ -558,10 +561,8 @@ void kv_call(struct kv_client *c)
     srv.depth--;
     if (srv.depth == 0 && srv.nready)
         handle_ready_keys();
-    if (c->flags & KV_CLIENT_AOF) {
-        st_buf_clear(c->out);
-        k->pending = false;
-    }
+    if (c->flags & KV_CLIENT_AOF)
+        k->pending = false; /* kv_persist_exec checks the reply for an error, then clears it */
 }
 
 /* ---- fake client ----------------------------------------------------------------------- */

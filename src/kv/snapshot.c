@@ -420,6 +420,36 @@ void kv_snapshot_child_done(pid_t pid, enum kv_child_end how)
     st_log_error("background saving failed", ST_LOG_INT("pid", pid));
 }
 
+/* ---- MISCONF ------------------------------------------------------------------------------- */
+
+/* Redis's shared.bgsaveerr, word for word: clients match on it. */
+#define MISCONF_BGSAVE                                                                                                 \
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that "  \
+    "may modify the data set are disabled, because this instance is configured to report errors during writes if "     \
+    "RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "  \
+    "RDB error."
+
+bool kv_misconf_reject(struct kv_client *c, const struct kv_cmd *cmd)
+{
+    /* Replaying a file writes what is already on disk: never refuse it. */
+    if ((c->flags & KV_CLIENT_AOF) || !((cmd->flags & KV_CMD_WRITE) || !strcmp(cmd->name, "ping")))
+        return false;
+    char msg[160];
+    int aof_errno = kv_aof_write_error();
+    /* Without save points a failed manual BGSAVE does not stop writes (Redis's rule). */
+    if (kv_cfg.stop_writes_on_bgsave_error && kv_cfg.nsave > 0 && !snap.last_ok) {
+        kv_reply_error(c, MISCONF_BGSAVE);
+    } else if (aof_errno) {
+        snprintf(msg, sizeof msg, "MISCONF Errors writing to the AOF file: %s", strerror(aof_errno));
+        kv_reply_error(c, msg);
+    } else {
+        return false;
+    }
+    if (c->flags & KV_CLIENT_MULTI)
+        c->flags |= KV_CLIENT_DIRTY_EXEC;
+    return true;
+}
+
 static uint64_t changes_since_save(void)
 {
     uint64_t d = kv_dirty();
@@ -555,9 +585,11 @@ static int replay(struct kv_preader *r, const char *path, uint64_t *cmds)
             snprintf(r->why, sizeof r->why, "%s", why);
             break;
         }
-        if (!kv_persist_exec(fake, argc, argv)) {
+        char err[96];
+        if (!kv_persist_exec(fake, argc, argv, err, sizeof err)) {
             rc = KV_PREAD_BAD;
-            snprintf(r->why, sizeof r->why, "command %.*s refused by the server", (int)argv[0].n, argv[0].p);
+            snprintf(r->why, sizeof r->why, "command '%.*s' failed: %s", argv[0].n > 32 ? 32 : (int)argv[0].n,
+                     argv[0].p, err);
             break;
         }
         (*cmds)++;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # persist.sh - persistence of `strata kv` end to end: AOF with each fsync policy, snapshots
 # (SAVE, BGSAVE, LASTSAVE), background rewrite under write load, recovery from a truncated
-# AOF, refusal of a corrupted snapshot or an AOF with garbage, CONFIG SET appendonly yes.
+# AOF, refusal of a corrupted snapshot or an AOF with garbage, a corrupted length or a command
+# that fails on replay, CONFIG SET appendonly yes, MISCONF after a failed BGSAVE.
 #
 # Every check runs against redis-server too (when installed) with the same command line:
 # the restart semantics are the same even though the files differ (Redis 7 keeps its AOF
@@ -286,6 +287,48 @@ EOF
     ok "$t: an AOF with garbage in the middle is refused (exit 1)" start_fail $t $port "$d" --appendonly yes --save ''
     ok_match "$t: the log says bad format" "Bad file format" "$(tail -5 "$d/log")"
 
+    # 7b. A command that fails on replay stops the start, naming it; never skipped.
+    d=$TMP/$t-replayerr
+    okc "$t: start for the replay-error test" start_server $t $port "$d" --appendonly yes --appendfsync always --save ''
+    cli set str v >/dev/null
+    cli rpush lst a >/dev/null
+    okc "$t: clean stop" stop_server term
+    f=$(aof_file $t "$d")
+    cp "$f" "$TMP/$t-good.aof"
+    n=$(stat -c %s "$f")
+    printf '*1\r\n$7\r\nNOSUCH1\r\n*3\r\n$3\r\nSET\r\n$5\r\nlater\r\n$1\r\n1\r\n' >>"$f"
+    ok "$t: an unknown command in the AOF is refused (exit 1)" start_fail $t $port "$d" --appendonly yes --save ''
+    ok_match "$t: the log names the command" "NOSUCH1.*reading the append only file|reading the append only file.*NOSUCH1" \
+        "$(tail -5 "$d/log")"
+    if [ $t = strata ]; then
+        # Redis runs a replayed command without looking at its reply; strata refuses.
+        ok_match "$t: the log names the offset" "offset[=: \"]*$n\b" "$(tail -5 "$d/log")"
+        cp "$TMP/$t-good.aof" "$f"
+        printf '*3\r\n$5\r\nLPUSH\r\n$3\r\nstr\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$5\r\nlater\r\n$1\r\n1\r\n' >>"$f"
+        ok "$t: a command failing on replay (WRONGTYPE) is refused" start_fail $t $port "$d" --appendonly yes --save ''
+        ok_match "$t: the log gives the error and offset" "WRONGTYPE.*|offset[=: \"]*$n\b" "$(tail -3 "$d/log")"
+        ok_match "$t: ... both of them" "offset[=: \"]*$n\b" "$(tail -3 "$d/log" | grep WRONGTYPE)"
+        # Redis cuts at a short read anywhere (aof-load-truncated); strata only cuts a torn
+        # last record: a length in the middle that points past the end is corruption.
+        cp "$TMP/$t-good.aof" "$f"
+        python3 - "$f" <<'EOF2'
+import sys
+p = sys.argv[1]
+b = open(p, 'rb').read()
+i = b.find(b'$1\r\nv\r\n')     # the value of SET str v
+assert i > 0
+open(p, 'wb').write(b[:i] + b'$9999\r\nv\r\n' + b[i + 7:])
+EOF2
+        n=$(stat -c %s "$f")
+        ok "$t: a corrupted length in the middle is refused" start_fail $t $port "$d" --appendonly yes --save ''
+        ok_match "$t: the log says bad format, corrupted length" "Bad file format.*corrupted length" "$(tail -3 "$d/log")"
+        ok_match "$t: the file was not cut" "^$n$" "$(stat -c %s "$f")"
+        cp "$TMP/$t-good.aof" "$f"
+        okc "$t: the intact file still loads" start_server $t $port "$d" --appendonly yes --save ''
+        ok_match "$t: with its data" "^v a$" "$(echo $(cli get str) $(cli lrange lst 0 -1))"
+        okc "$t: clean stop" stop_server term
+    fi
+
     # 8. CONFIG SET appendonly yes creates the AOF from the dataset.
     d=$TMP/$t-switch
     okc "$t: start with appendonly no" start_server $t $port "$d" --appendonly no --save ''
@@ -318,6 +361,33 @@ EOF
     okc "$t: restart from the save point's snapshot" start_server $t $port "$d" --appendonly no --save ''
     ok_match "$t: the key written before the save point is there" "^1$" "$(cli get sp)"
     okc "$t: clean shutdown" stop_server term
+
+    # 10. MISCONF: after a failed BGSAVE writes are refused until a save succeeds. The
+    # snapshot's name is taken by a directory (made after the start, which would refuse to
+    # load it), so the final rename fails even as root.
+    d=$TMP/$t-misconf
+    okc "$t: start with a save point" start_server $t $port "$d" --appendonly no --save "3600 1"
+    mkdir "$d/dump.rdb"
+    cli set before 1 >/dev/null
+    ok_match "$t: BGSAVE starts" "^Background saving started$" "$(cli bgsave)"
+    ok "$t: ... and fails" wait_field rdb_last_bgsave_status err
+    ok_match "$t: SET gets Redis's MISCONF error" "^MISCONF Redis is configured to save RDB snapshots, but it's \
+currently unable to persist to disk\. Commands that may modify the data set are disabled, because this instance is \
+configured to report errors during writes if RDB snapshotting fails \(stop-writes-on-bgsave-error option\)\. \
+Please check the Redis logs for details about the RDB error\.$" "$(cli set k v)"
+    ok_match "$t: PING is refused too" "^MISCONF " "$(cli ping)"
+    ok_match "$t: reads still work" "^1$" "$(cli get before)"
+    ok_match "$t: the refused write did nothing" "^0$" "$(cli exists k)"
+    ok_match "$t: a write queued in MULTI aborts EXEC" "MISCONF.*EXECABORT" \
+        "$(printf 'MULTI\nSET k v\nEXEC\n' | cli | tr '\n' ' ')"
+    ok_match "$t: CONFIG SET stop-writes-on-bgsave-error no" "^OK$" "$(cli config set stop-writes-on-bgsave-error no)"
+    ok_match "$t: ... lets writes through" "^OK$" "$(cli set k v)"
+    cli config set stop-writes-on-bgsave-error yes >/dev/null
+    ok_match "$t: ... and yes refuses them again" "^MISCONF " "$(cli set k2 v)"
+    rmdir "$d/dump.rdb"
+    ok_match "$t: SAVE succeeds once the path is free" "^OK$" "$(cli save)"
+    ok_match "$t: writes are accepted again" "^OK$" "$(cli set k3 v)"
+    okc "$t: clean shutdown after MISCONF" stop_server term
 }
 
 targets=${KV_TARGETS:-strata redis}
