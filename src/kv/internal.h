@@ -411,6 +411,12 @@ void kv_multi_client_free(struct kv_client *c);
 /* pubsub.c */
 void kv_pubsub_client_free(struct kv_client *c);
 size_t kv_pubsub_count(const struct kv_client *c); /* channels + patterns subscribed */
+/* Channels and patterns with at least one subscriber, server-wide (INFO stats). */
+size_t kv_pubsub_channels(void);
+size_t kv_pubsub_patterns(void);
+/* Commands per second over the last ~1.6 s, sampled by the cron like Redis's
+ * instantaneous_ops_per_sec (server.c). */
+uint64_t kv_server_ops_per_sec(void);
 /* aof.c / snapshot.c (persistence) */
 int kv_persist_load(void); /* at start: AOF when appendonly, else the snapshot; 0 or -1 (fatal, logged) */
 void kv_aof_feed(int db_index, int argc, const struct kv_bytes *argv); /* propagate a write */

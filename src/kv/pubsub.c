@@ -451,6 +451,16 @@ static void pubsub_shardnumsub_cmd(struct kv_client *c)
     pubsub_numsub(c, PS_SHARD);
 }
 
+size_t kv_pubsub_channels(void)
+{
+    return st_map_len(&index_of[PS_CHANNEL]);
+}
+
+size_t kv_pubsub_patterns(void)
+{
+    return st_map_len(&index_of[PS_PATTERN]);
+}
+
 /* Distinct patterns with at least one subscriber (as Redis 7 counts them). */
 static void pubsub_numpat_cmd(struct kv_client *c)
 {

@@ -1020,9 +1020,46 @@ static void close_idle_clients(void)
     }
 }
 
+/*
+ * instantaneous_ops_per_sec as Redis computes it: every 100 ms the cron records the ops per
+ * second since the previous sample, and INFO reports the mean of the last 16 samples. Zero
+ * cost per command: it reads the counter that dispatch already increments.
+ */
+#define OPS_SAMPLES 16
+#define OPS_PERIOD_MS 100
+static struct {
+    uint64_t last_commands;
+    int64_t last_ms;
+    uint64_t samples[OPS_SAMPLES];
+    int next;
+} ops;
+
+static void ops_sample(void)
+{
+    int64_t now = st_io_now_ms(srv.loop);
+    if (ops.last_ms && now - ops.last_ms < OPS_PERIOD_MS)
+        return;
+    uint64_t commands = kv_stats()->commands;
+    if (ops.last_ms && now > ops.last_ms) {
+        ops.samples[ops.next] = (commands - ops.last_commands) * 1000 / (uint64_t)(now - ops.last_ms);
+        ops.next = (ops.next + 1) % OPS_SAMPLES;
+    }
+    ops.last_commands = commands;
+    ops.last_ms = now;
+}
+
+uint64_t kv_server_ops_per_sec(void)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < OPS_SAMPLES; i++)
+        sum += ops.samples[i];
+    return sum / OPS_SAMPLES;
+}
+
 static void cron_cb(struct st_io_loop *loop, struct st_io_timer *t)
 {
     now_cache = wall_ms();
+    ops_sample();
     kv_db_active_expire();
     kv_persist_cron();
     if (kv_cfg.timeout_s > 0)

@@ -352,13 +352,14 @@ static void info_stats(struct st_buf *o)
     struct kv_stats *s = kv_stats();
     st_buf_printf(o,
                   "# Stats\r\ntotal_connections_received:%" PRIu64 "\r\ntotal_commands_processed:%" PRIu64
-                  "\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%" PRIu64
+                  "\r\ninstantaneous_ops_per_sec:%" PRIu64 "\r\ntotal_net_input_bytes:%" PRIu64
                   "\r\ntotal_net_output_bytes:%" PRIu64 "\r\nrejected_connections:%" PRIu64 "\r\nexpired_keys:%" PRIu64
                   "\r\nevicted_keys:%" PRIu64 "\r\nkeyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64
-                  "\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+                  "\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
                   "total_error_replies:%" PRIu64 "\r\n\r\n",
-                  s->connections, s->commands, s->net_in, s->net_out, s->rejected_conns, s->expired_keys,
-                  s->evicted_keys, s->keyspace_hits, s->keyspace_misses, kv_server_error_replies());
+                  s->connections, s->commands, kv_server_ops_per_sec(), s->net_in, s->net_out, s->rejected_conns,
+                  s->expired_keys, s->evicted_keys, s->keyspace_hits, s->keyspace_misses, kv_pubsub_channels(),
+                  kv_pubsub_patterns(), kv_server_error_replies());
 }
 
 static void info_replication(struct st_buf *o)

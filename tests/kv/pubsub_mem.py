@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""pubsub_mem.py - pub/sub memory is in INFO used_memory (TAP).
+"""pubsub_mem.py - pub/sub memory is in INFO used_memory, and INFO stats counts channels,
+patterns and instantaneous_ops_per_sec for real (TAP).
 
 Usage: pubsub_mem.py PORT   (a `strata kv` with no keys and no other clients)
 
@@ -140,8 +141,47 @@ def disconnect(ctl):
     return run
 
 
+def stat(ctl, name):
+    info = ctl.call("INFO", "stats").decode()
+    return int(re.search(name + r":(\d+)", info).group(1))
+
+
+def counted(ctl, name, prefix, cmd):
+    """INFO stats counts the subscribed names server-wide, and forgets them at the end."""
+    c = Conn(port)
+    c.send(cmd, *channels(prefix))
+    replies(c, N)
+    ok(stat(ctl, name) == N, "INFO stats %s is %d while subscribed" % (name, N), stat(ctl, name))
+    disconnect(ctl)(c)
+    ok(stat(ctl, name) == 0, "INFO stats %s is 0 once the subscriber left" % name, stat(ctl, name))
+
+
+def ops_per_sec(ctl):
+    """instantaneous_ops_per_sec follows the load: about what a pipelined client sends, then 0."""
+    c = Conn(port)
+    sent = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.0:
+        for _ in range(500):
+            c.send("PING")
+        for _ in range(500):
+            c.read()
+        sent += 500
+    rate = sent / (time.monotonic() - t0)
+    got = stat(ctl, "instantaneous_ops_per_sec")
+    ok(rate * 0.3 <= got <= rate * 2, "instantaneous_ops_per_sec under load is near the real rate",
+       "reported %d, sent %.0f/s" % (got, rate))
+    c.close()
+    time.sleep(2.0)
+    got = stat(ctl, "instantaneous_ops_per_sec")
+    ok(got <= 2, "instantaneous_ops_per_sec falls to 0 when idle", got)
+
+
 port = int(sys.argv[1])
 ctl = Conn(port)
+counted(ctl, "pubsub_channels", "cnt", "SUBSCRIBE")
+counted(ctl, "pubsub_patterns", "cnt*", "PSUBSCRIBE")
+ops_per_sec(ctl)
 check(ctl, "channels", sub_all("SUBSCRIBE", "ch"), unsub_all("UNSUBSCRIBE"))
 check(ctl, "patterns", sub_all("PSUBSCRIBE", "pat*"), unsub_by_name("PUNSUBSCRIBE", "pat*"))
 check(ctl, "shard channels", sub_all("SSUBSCRIBE", "sh"), unsub_all("SUNSUBSCRIBE"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pubsub_mem.sh - subscriptions count in INFO used_memory and give it all back when they
-# end (pubsub_mem.py), on `strata kv`. TAP.
+# end; INFO stats pubsub_channels, pubsub_patterns and instantaneous_ops_per_sec are
+# measured, not constants (pubsub_mem.py), on `strata kv`. TAP.
 set -u
 . "$SRCROOT/tests/kv/lib.sh"
 kv_require_strata
