@@ -39,6 +39,9 @@ static const struct st_grader *const graders[] = {
     &st__grade_q97, &st__grade_q98, &st__grade_q99, &st__grade_q175, &st__grade_q311, &st__grade_q313, &st__grade_q434,
     &st__grade_q112, &st__grade_q119, &st__grade_q131,
     &st__grade_q111,
+    &st__grade_q31, &st__grade_q32, &st__grade_q33, &st__grade_q34,
+    &st__grade_q35, &st__grade_q36, &st__grade_q37, &st__grade_q38, &st__grade_q39, &st__grade_q113,
+    &st__grade_q115, &st__grade_q118,
 };
 #define NGRADERS (sizeof(graders) / sizeof(graders[0]))
 
@@ -676,7 +679,8 @@ int st_grade_find(const char *name, struct st_grade_info *out)
                                        .question = gr->question,
                                        .checks = count_checks(gr),
                                        .needs_cmd = (gr->needs & ST_GRADE_NEEDS_CMD) != 0,
-                                       .needs_dir = (gr->needs & ST_GRADE_NEEDS_DIR) != 0 };
+                                       .needs_dir = (gr->needs & ST_GRADE_NEEDS_DIR) != 0,
+                                       .needs_sql = (gr->needs & ST_GRADE_NEEDS_SQL) != 0 };
     return 0;
 }
 
@@ -686,7 +690,8 @@ static void list_graders(void)
         const struct st_grader *gr = graders[i];
         const struct st_cur_question *q = st_cur_question(gr->question);
         printf("Q%-3d %-4s %2d checks%-12s %s\n", gr->question, gr->name, count_checks(gr),
-               gr->needs & ST_GRADE_NEEDS_DIR   ? "  --cmd {dir}"
+               gr->needs & ST_GRADE_NEEDS_SQL   ? "  --sql"
+               : gr->needs & ST_GRADE_NEEDS_DIR ? "  --cmd {dir}"
                : gr->needs & ST_GRADE_NEEDS_CMD ? "  --cmd"
                                                 : "",
                q ? q->text : "");
@@ -765,6 +770,10 @@ static int check_opts(const struct st_grade_run_opts *o, const struct st_grader 
         return st_error_set(err, ST_ENOTFOUND, "no grader for '%s' (see 'strata grade --list')",
                             o->grader ? o->grader : "");
     int rc = 0;
+    if (gr->needs & ST_GRADE_NEEDS_SQL) { /* a file, no program (sql_blog.c) */
+        *out = gr;
+        return st__grade_sql_check(o, gr, err);
+    }
     if (gr->needs & ST_GRADE_RUNS_CMD) { /* no server: {db} instead of {port} (sql_q.c) */
         *out = gr;
         return st__grade_runs_check(o, gr, err);
@@ -804,7 +813,9 @@ static void run_rounds(const struct st_grade_run_opts *o, const struct st_grader
     size_t nchecks = (size_t)count_checks(gr);
     int repeat = o->repeat > 0 ? o->repeat : 1;
     /* a RUNS_CMD grader has no server: its placeholder target would only mislead */
-    if (g->cmd)
+    if (g->sql)
+        g_log(g, "sql: %s on %s\n", g->sql, o->db ? o->db : "temporary SQLite files");
+    else if (g->cmd)
         g_log(g, "command: %s (run once per step, no server)\n", g->cmd);
     else
         g_log(g, "target: http://%s\n", g->target);
@@ -854,7 +865,11 @@ int st_grade_run(const struct st_grade_run_opts *o, st_grade_line_fn line, void 
     g_log(&g, "Q%d: %s\n", gr->question, q ? q->text : "");
     g.seed = o->seed;
     g.rng = o->seed ^ 0x5eed5eed5eedull; /* prepare() draws from here (Q20's files) */
-    if (o->cmd) {
+    if (gr->needs & ST_GRADE_NEEDS_SQL) {
+        rc = st__grade_sql_start(o, &g, target_buf, sizeof(target_buf), &tmp, &dir, err);
+        if (rc)
+            res->error = "the SQL file could not be read";
+    } else if (o->cmd) {
         rc = start_program(o, gr, &g, &p, target_buf, sizeof(target_buf), &tmp, &dir, err);
         if (rc)
             res->error = "the program could not be started";
@@ -919,7 +934,7 @@ static void print_line(void *arg, const char *text, size_t len)
 int st_cli_grade(int argc, char **argv)
 {
     struct {
-        const char *target, *cmd, *json, *db;
+        const char *target, *cmd, *json, *db, *sql;
         int64_t seed, repeat, timeout;
         bool list, verbose;
     } o = { .seed = -1, .repeat = 1, .timeout = 5000 };
@@ -937,19 +952,22 @@ int st_cli_grade(int argc, char **argv)
           .max = 600000 },
         { "json", 0, ST_FLAG_STR, &o.json, "FILE", "also write the results as JSON to FILE" },
         { "db", 0, ST_FLAG_STR, &o.db, "URL",
-          "PostgreSQL for graders that need a database (Q111): the run creates its own database there, {db}" },
+          "PostgreSQL for graders that need a database (Q111): the run creates its own database there, {db}; "
+          "for --sql graders a temporary schema per check (default: temporary SQLite files)" },
+        { "sql", 0, ST_FLAG_STR, &o.sql, "FILE", "the SQL file to grade (Q31-Q39, Q113, Q115, Q118)" },
         { "verbose", 'v', ST_FLAG_BOOL, &o.verbose, NULL, "show every request and response" },
         { 0 },
     };
     const struct st_flags_spec spec = {
-        "strata grade QUESTION (--target URL | --cmd COMMAND) [FLAGS]\n       strata grade --list",
+        "strata grade QUESTION (--target URL | --cmd COMMAND | --sql FILE) [FLAGS]\n       strata grade --list",
         "Grade your implementation of a practical question, black-box over HTTP. Prints ok/FAIL per check "
         "with what was sent and received on failure; exits 0 when every check passed, 1 when some failed, 2 on "
         "a usage error.",
         flags,
         "Examples:\n  strata grade Q11 --target http://127.0.0.1:8080\n"
         "  strata grade Q16 --cmd \"python3 app.py --port {port}\" --seed 42\n"
-        "  strata grade Q20 --cmd \"./server --listen 127.0.0.1:{port} --directory {dir}\" --json out.json\n",
+        "  strata grade Q20 --cmd \"./server --listen 127.0.0.1:{port} --directory {dir}\" --json out.json\n"
+        "  strata grade Q34 --sql answer.sql [--db postgres://USER@HOST:PORT/DB]\n",
     };
     int nargs = 0;
     int rc = st_cli_parse(&spec, argc, argv, &nargs);
@@ -973,6 +991,7 @@ int st_cli_grade(int argc, char **argv)
         .verbose = o.verbose,
         .json = o.json,
         .db = o.db,
+        .sql = o.sql,
     };
     struct st_grade_result res;
     struct st_error err = { 0 };

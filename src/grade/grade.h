@@ -37,6 +37,7 @@ struct st_grade_info {
     int checks;     /* checks per round */
     bool needs_cmd; /* reads the program's output: the grader must start it (--cmd) */
     bool needs_dir; /* serves a directory the grader fills: --cmd with {dir} */
+    bool needs_sql; /* judges an SQL file (--sql), no program */
 };
 
 /* The grader named "Q11", "q11" or "11" into *out (may be NULL). 0 or ST_ENOTFOUND. */
@@ -59,7 +60,10 @@ struct st_grade_run_opts {
     bool verbose;       /* log every request and response */
     const char *json;   /* also write the results as JSON to this file; NULL: no */
     const char *db;     /* graders that need a database (Q111): a PostgreSQL URL the run
-                         * creates its own database from; NULL: none */
+                         * creates its own database from; NULL: none. SQL-file graders
+                         * (Q31-Q39 ...): postgres://... gets a temporary schema per check;
+                         * NULL: temporary SQLite files */
+    const char *sql;    /* SQL-file graders: the learner's file (--sql) */
     /* Checked before every check: once true, the run stops and res->cancelled is set.
      * NULL: never. */
     const atomic_bool *cancel;

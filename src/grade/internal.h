@@ -31,10 +31,12 @@ struct st_grade_check {
 };
 
 enum {
-    ST_GRADE_NEEDS_CMD = 1u, /* reads the program's output: --cmd is required */
-    ST_GRADE_NEEDS_DIR = 2u, /* serves a directory: --cmd with {dir} */
-    ST_GRADE_RUNS_CMD = 4u,  /* runs --cmd once per step ({db} ...), no server (sql_q.c) */
-    ST_GRADE_NEEDS_DB = 8u,  /* a server on a database the grader creates from --db: {db} {pool} */
+    ST_GRADE_NEEDS_CMD = 1u,  /* reads the program's output: --cmd is required */
+    ST_GRADE_NEEDS_DIR = 2u,  /* serves a directory: --cmd with {dir} */
+    ST_GRADE_RUNS_CMD = 4u,   /* runs --cmd once per step ({db} ...), no server (sql_q.c) */
+    ST_GRADE_NEEDS_DB = 8u,   /* a server on a database the grader creates from --db: {db} {pool} */
+    ST_GRADE_NEEDS_SQL = 16u, /* judges a learner's SQL file (--sql) on databases it creates (sql_blog.c) */
+    ST_GRADE_NEEDS_PG = 32u,  /* with NEEDS_SQL: only on PostgreSQL (--db postgres://, Q115) */
 };
 
 struct st_grader {
@@ -55,6 +57,10 @@ extern const struct st_grader st__grade_q313, st__grade_q434;
 extern const struct st_grader st__grade_q112, st__grade_q119, st__grade_q131;
 /* sql_pool.c: Q111, connection pooling (a server on a fresh PostgreSQL database) */
 extern const struct st_grader st__grade_q111;
+/* sql_blog.c: the blog-schema SQL questions, judged from a --sql file (ST_GRADE_NEEDS_SQL) */
+extern const struct st_grader st__grade_q31, st__grade_q32, st__grade_q33, st__grade_q34, st__grade_q35;
+extern const struct st_grader st__grade_q36, st__grade_q37, st__grade_q38, st__grade_q39, st__grade_q113;
+extern const struct st_grader st__grade_q115, st__grade_q118;
 
 #define G_MAX_EXCHANGES 64
 
@@ -98,6 +104,9 @@ struct st_grade {
     const char *db_admin;
     const char *db_url;
     int pool;
+
+    /* ST_GRADE_NEEDS_SQL graders (sql_blog.c): the learner's --sql file, for the header. */
+    const char *sql;
 };
 
 /* ---- randomness ---- */
@@ -179,5 +188,13 @@ int st__grade_runs_start(const struct st_grade_run_opts *o, struct st_grade *g, 
 /* ---- graders on a database the grader creates (ST_GRADE_NEEDS_DB, sql_pool.c) ---- */
 /* The options such a grader refuses: no --db, not PostgreSQL, {db} or {pool} missing. */
 int st__grade_db_check(const struct st_grade_run_opts *o, const struct st_grader *gr, struct st_error *err);
+
+/* ---- graders of a learner's SQL file (ST_GRADE_NEEDS_SQL, sql_blog.c) ---- */
+/* The options such a grader refuses: no --sql (or unreadable), --cmd/--target, a bad --db. */
+int st__grade_sql_check(const struct st_grade_run_opts *o, const struct st_grader *gr, struct st_error *err);
+/* Instead of starting a server: read the file, create the temp directory (*tmp_out,
+ * *dir_out) for SQLite files, set g->sql and g->target to an address no check uses. */
+int st__grade_sql_start(const struct st_grade_run_opts *o, struct st_grade *g, char *target_buf, size_t cap,
+                        char **tmp_out, char **dir_out, struct st_error *err);
 
 #endif
