@@ -167,7 +167,7 @@ bool sqlb_connect(struct st_grade *g, struct sqlb *b, struct st_sql_db **out)
     if (st_sql_open(url, out, &err))
         return g_fail(g, "the grader cannot open %s: %s", b->pg ? "--db" : url, err.msg);
     if (b->pg) {
-        char sql[128];
+        char sql[256];
         snprintf(sql, sizeof sql, "SET search_path TO %s; SET statement_timeout = %d", b->schema,
                  SQL_STATEMENT_MS); /* the grader's own name */
         if (st_sql_exec(*out, sql, &err)) {
@@ -191,7 +191,7 @@ bool sqlb_open(struct st_grade *g, struct sqlb *b)
         struct st_error err = { 0 };
         if (!s->pg && st_sql_open(s->url, &s->pg, &err))
             return g_fail(g, "the grader cannot connect to --db: %s", err.msg);
-        char sql[160];
+        char sql[256];
         snprintf(sql, sizeof sql, "CREATE SCHEMA %s; SET search_path TO %s; SET statement_timeout = %d", b->schema,
                  b->schema, SQL_STATEMENT_MS);
         if (st_sql_exec(s->pg, sql, &err)) {

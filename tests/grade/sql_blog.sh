@@ -76,8 +76,11 @@ fi
 for q in $(printf '%s\n' "${!REF[@]}" | sort -n); do
     ok "Q$q: the reference passes on PostgreSQL" "$S" grade "Q$q" --seed 12 --sql "$SOL/${REF[$q]}" --db "$url"
 done
+# Wrong answers whose failure depends on the database (constraints, plans, transactions,
+# functions); the wrong queries of Q33-Q37 fail the same way on both and run on SQLite only.
 for f in "$W"/sql[0-9]*_*.sql; do
     q=$(basename "$f" | sed 's/^sql\([0-9]*\)_.*/\1/')
+    [[ " 33 34 35 36 37 " == *" $q "* ]] && continue
     out=$("$S" grade "Q$q" --seed 12 --sql "$f" --db "$url" 2>&1); st=$?
     ok "Q$q: $(basename "$f") fails on PostgreSQL" test "$st" = 1
 done
