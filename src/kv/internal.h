@@ -257,6 +257,11 @@ void kv_reply_set_deferred(struct kv_client *c, void *handle, size_t n, char kin
 #define KV_ERR_SYNTAX "ERR syntax error"
 #define KV_ERR_NOTINT "ERR value is not an integer or out of range"
 #define KV_ERR_NOTFLOAT "ERR value is not a valid float"
+/* The most picks SRANDMEMBER, HRANDFIELD and ZRANDMEMBER reply for a negative count
+ * (repeats allowed): beyond it the reply would take gigabytes and seconds to build while
+ * every other client waits (Redis 7 runs out of memory or dies there), so strata answers
+ * "ERR value is out of range" instead. */
+#define KV_RAND_REPEAT_MAX (64u * 1024 * 1024)
 #define KV_ERR_OVERFLOW "ERR increment or decrement would overflow"
 #define KV_ERR_NOKEY "ERR no such key"
 #define KV_ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."

@@ -627,9 +627,6 @@ void kv_cmd_hincrbyfloat(struct kv_client *c)
 
 /* ---- HRANDFIELD ------------------------------------------------------------------------- */
 
-/* The most picks HRANDFIELD with a negative count replies (see kv_cmd_hrandfield). */
-#define RANDFIELD_MAX (64u * 1024 * 1024)
-
 /* Reply one (field, value) pick: RESP3 nests each pair in an array. */
 static void reply_pick(struct kv_client *c, struct kv_bytes f, struct kv_bytes v, bool withvalues)
 {
@@ -726,10 +723,10 @@ void kv_cmd_hrandfield(struct kv_client *c)
         }
         withvalues = c->argc == 4;
         /* Redis 7.0 refuses a WITHVALUES count whose doubled length overflows; a count
-         * with repeats beyond RANDFIELD_MAX would make a reply of many gigabytes (Redis
+         * with repeats beyond KV_RAND_REPEAT_MAX would make a reply of many gigabytes (Redis
          * runs out of memory building it), so it gets the same error here. */
         uint64_t mag = count < 0 ? 0 - (uint64_t)count : (uint64_t)count;
-        if ((withvalues && mag > (uint64_t)INT64_MAX / 2) || (count < 0 && mag > RANDFIELD_MAX)) {
+        if ((withvalues && mag > (uint64_t)INT64_MAX / 2) || (count < 0 && mag > KV_RAND_REPEAT_MAX)) {
             kv_reply_error(c, "ERR value is out of range");
             return;
         }

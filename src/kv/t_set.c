@@ -463,6 +463,10 @@ static bool parse_count(struct kv_client *c, struct kv_bytes b, int64_t *count, 
         kv_reply_error(c, KV_ERR_RANDCOUNT);
         return false;
     }
+    if (!spop && *count < 0 && 0 - (uint64_t)*count > KV_RAND_REPEAT_MAX) {
+        kv_reply_error(c, "ERR value is out of range");
+        return false;
+    }
     return true;
 }
 

@@ -1463,6 +1463,10 @@ void kv_cmd_zrandmember(struct kv_client *c)
         kv_reply_error(c, KV_ERR_RANDCOUNT);
         return;
     }
+    if (count < 0 && 0 - (uint64_t)count > KV_RAND_REPEAT_MAX) {
+        kv_reply_error(c, "ERR value is out of range");
+        return;
+    }
     bool wrong;
     struct kv_entry *e = zread(c, c->argv[1], &wrong);
     if (wrong)
