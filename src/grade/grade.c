@@ -34,14 +34,13 @@
 #include "lab/cli.h"
 
 static const struct st_grader *const graders[] = {
-    &st__grade_q11, &st__grade_q12, &st__grade_q13, &st__grade_q14, &st__grade_q15,
-    &st__grade_q16, &st__grade_q17, &st__grade_q18, &st__grade_q19, &st__grade_q20,
-    &st__grade_q97, &st__grade_q98, &st__grade_q99, &st__grade_q175, &st__grade_q311, &st__grade_q313, &st__grade_q434,
-    &st__grade_q112, &st__grade_q119, &st__grade_q131,
-    &st__grade_q111,
-    &st__grade_q31, &st__grade_q32, &st__grade_q33, &st__grade_q34,
-    &st__grade_q35, &st__grade_q36, &st__grade_q37, &st__grade_q38, &st__grade_q39, &st__grade_q113,
-    &st__grade_q115, &st__grade_q118,
+    &st__grade_q11,  &st__grade_q12,  &st__grade_q13,  &st__grade_q14,  &st__grade_q15,  &st__grade_q16,
+    &st__grade_q17,  &st__grade_q18,  &st__grade_q19,  &st__grade_q20,  &st__grade_q97,  &st__grade_q98,
+    &st__grade_q99,  &st__grade_q175, &st__grade_q311, &st__grade_q313, &st__grade_q434, &st__grade_q112,
+    &st__grade_q119, &st__grade_q131, &st__grade_q111, &st__grade_q31,  &st__grade_q32,  &st__grade_q33,
+    &st__grade_q34,  &st__grade_q35,  &st__grade_q36,  &st__grade_q37,  &st__grade_q38,  &st__grade_q39,
+    &st__grade_q113, &st__grade_q115, &st__grade_q118, &st__grade_q73,  &st__grade_q75,  &st__grade_q76,
+    &st__grade_q78,  &st__grade_q80,  &st__grade_q114, &st__grade_q120,
 };
 #define NGRADERS (sizeof(graders) / sizeof(graders[0]))
 

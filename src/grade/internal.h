@@ -61,8 +61,11 @@ extern const struct st_grader st__grade_q111;
 extern const struct st_grader st__grade_q31, st__grade_q32, st__grade_q33, st__grade_q34, st__grade_q35;
 extern const struct st_grader st__grade_q36, st__grade_q37, st__grade_q38, st__grade_q39, st__grade_q113;
 extern const struct st_grader st__grade_q115, st__grade_q118;
+/* blog_http.c: HTTP graders of the blog API contract (docs/blog-api.md) */
+extern const struct st_grader st__grade_q73, st__grade_q75, st__grade_q76, st__grade_q78, st__grade_q80;
+extern const struct st_grader st__grade_q114, st__grade_q120;
 
-#define G_MAX_EXCHANGES 64
+#define G_MAX_EXCHANGES 256 /* Q78 sends 100 requests and more in one check */
 
 /* The run context, shared by every check of a run. */
 struct st_grade {
