@@ -1,7 +1,9 @@
 /*
- * blog_http.c - HTTP graders of the blog API (docs/blog-api.md) for Q73 (versioning), Q75
- * (search with several parameters), Q76 (OpenAPI), Q78 (rate limiting), Q80 (a complete
- * API), Q114 (soft deletes) and Q120 (full-text search). What each checks is its
+ * blog_http.c - HTTP graders of the blog API (docs/blog-api.md) for Q71 (routes), Q72
+ * (status codes), Q73 (versioning), Q74 (pagination and sorting), Q75 (search with several
+ * parameters), Q76 (OpenAPI), Q77 (validation), Q78 (rate limiting), Q79 (errors), Q80 (a
+ * complete API), Q114 (soft deletes), Q117 (optimistic locking) and Q120 (full-text
+ * search). What each checks is its
  * question's `checks:` text in curriculum/.
  *
  * Every request carries `X-API-Key: grade-<random>` (a new key per check), so rate limits
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -1122,3 +1125,785 @@ static const struct st_grade_check q80_checks[] = {
     { NULL, NULL },
 };
 const struct st_grader st__grade_q80 = { "q80", 80, 0, NULL, q80_checks };
+
+/* ---- Q71: resource routes ------------------------------------------------------------ */
+
+/* A user, a post of theirs and a comment on it; ids into the out parameters. */
+static bool tree(struct bk *k, json_int_t *user, json_int_t *post, json_int_t *comment)
+{
+    *user = new_user(k);
+    json_t *p = *user ? new_post(k, *user, "tree", "x", "published", NULL) : NULL;
+    if (!p)
+        return false;
+    *post = id_of(p);
+    json_decref(p);
+    char t[96];
+    snprintf(t, sizeof t, "/api/v1/posts/%lld/comments", (long long)*post);
+    json_t *b = json_pack("{s:I, s:s}", "author_id", *user, "body", "c");
+    json_t *c = bobj(k, bdo(k, "POST", t, b, NULL, NULL), 201);
+    json_decref(b);
+    *comment = id_of(c);
+    json_decref(c);
+    return c != NULL;
+}
+
+static bool q71_reads(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u, p, c;
+    if (!tree(&k, &u, &p, &c))
+        return false;
+    char t[8][96];
+    snprintf(t[0], 96, "/api/v1/users");
+    snprintf(t[1], 96, "/api/v1/users/%lld", (long long)u);
+    snprintf(t[2], 96, "/api/v1/users/%lld/posts", (long long)u);
+    snprintf(t[3], 96, "/api/v1/posts");
+    snprintf(t[4], 96, "/api/v1/posts/%lld", (long long)p);
+    snprintf(t[5], 96, "/api/v1/posts/%lld/comments", (long long)p);
+    snprintf(t[6], 96, "/api/v1/comments/%lld", (long long)c);
+    snprintf(t[7], 96, "/api/v1/search?q=tree");
+    for (int i = 0; i < 8; i++) {
+        json_t *o = bget_obj(&k, t[i], 200);
+        if (!o)
+            return false;
+        json_decref(o);
+    }
+    return true;
+}
+
+static bool q71_methods(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u = new_user(&k);
+    if (!u)
+        return false;
+    char t[96];
+    snprintf(t, sizeof t, "/api/v1/users/%lld", (long long)u);
+    static const struct {
+        const char *method, *target, *must;
+    } cases[] = { { "DELETE", "/api/v1/posts", "POST" },
+                  { "PUT", NULL, "PATCH" },
+                  { "POST", "/api/v1/search", "GET" } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *target = cases[i].target ? cases[i].target : t;
+        const struct st_http_resp *r = bdo(&k, cases[i].method, target, NULL, NULL, NULL);
+        if (!r || !g_status(g, r, 405))
+            return false;
+        const struct st_str *allow = st_http_resp_header(r, "Allow");
+        if (!allow || !g_contains_ci(allow->ptr, allow->len, cases[i].must))
+            return g_fail(g, "405 for %s %s carries Allow naming %s", cases[i].method, target, cases[i].must);
+    }
+    const struct st_http_resp *r = bget(&k, "/api/v1/no-such-resource");
+    return r && (r->status == 404 || g_fail(g, "an unknown path answers 404, got %d", r->status));
+}
+
+static bool q71_nested(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u, p, c, u2, p2, c2;
+    if (!tree(&k, &u, &p, &c) || !tree(&k, &u2, &p2, &c2))
+        return false;
+    char t[96];
+    snprintf(t, sizeof t, "/api/v1/users/%lld/posts", (long long)u);
+    json_t *l = bget_obj(&k, t, 200);
+    bool ok = l && data_of(&k, l) &&
+              ((json_array_size(json_object_get(l, "data")) == 1 && has_id(l, p)) ||
+               g_fail(g, "GET %s lists that user's one post only: %s", t, g_json_text(l)));
+    json_decref(l);
+    snprintf(t, sizeof t, "/api/v1/posts/%lld/comments", (long long)p2);
+    l = ok ? bget_obj(&k, t, 200) : NULL;
+    ok = l && data_of(&k, l) &&
+         ((json_array_size(json_object_get(l, "data")) == 1 && has_id(l, c2)) ||
+          g_fail(g, "GET %s lists that post's one comment only: %s", t, g_json_text(l)));
+    json_decref(l);
+    snprintf(t, sizeof t, "/api/v1/posts/999999999999/comments");
+    const struct st_http_resp *r = ok ? bget(&k, t) : NULL;
+    return r && (r->status == 404 || g_fail(g, "the comments of a missing post answer 404, got %d", r->status));
+}
+
+static const struct st_grade_check q71_checks[] = {
+    { "every read route answers 200 JSON (users, posts, comments, nested, search)", q71_reads },
+    { "a method a resource does not support is 405 with Allow; an unknown path 404", q71_methods },
+    { "nested routes reach exactly the owner's resources; a missing parent is 404", q71_nested },
+    { NULL, NULL },
+};
+const struct st_grader st__grade_q71 = { "q71", 71, 0, NULL, q71_checks };
+
+/* ---- Q72: status codes ---------------------------------------------------------------- */
+
+static bool q72_success(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u, p, c;
+    if (!tree(&k, &u, &p, &c)) /* 201s */
+        return false;
+    char t[96];
+    snprintf(t, sizeof t, "/api/v1/comments/%lld", (long long)c);
+    const struct st_http_resp *r = bdo(&k, "DELETE", t, NULL, NULL, NULL);
+    if (!r || !g_status(g, r, 204) || !g_no_body(g, r, "204 No Content"))
+        return false;
+    r = bget(&k, t);
+    return r && bproblem(&k, r, 404, "not_found");
+}
+
+static bool q72_client_errors(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    struct st_http_field h[2] = { { "X-API-Key", k.key }, { "Content-Type", "application/json" } };
+    struct g_req bad = {
+        .method = "POST", .target = "/api/v1/users", .body = "{\"name\": ", .headers = h, .nheaders = 2
+    };
+    const struct st_http_resp *r = g_do(g, &bad);
+    if (!r || !bproblem(&k, r, 400, "malformed_json"))
+        return false;
+    struct g_req plain = { .method = "POST",
+                           .target = "/api/v1/users",
+                           .ctype = "text/plain",
+                           .body = "name=x",
+                           .headers = h,
+                           .nheaders = 1 };
+    r = g_do(g, &plain);
+    if (!r || !bproblem(&k, r, 415, "unsupported_media_type"))
+        return false;
+    json_t *b = json_pack("{s:s}", "name", "no email");
+    r = bdo(&k, "POST", "/api/v1/users", b, NULL, NULL);
+    json_decref(b);
+    if (!r || !bproblem(&k, r, 422, "validation_failed"))
+        return false;
+    r = bget(&k, "/api/v1/posts?limit=0");
+    return r && bproblem(&k, r, 400, "invalid_parameter");
+}
+
+static bool q72_conflicts(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    char w[16], email[64];
+    letters(g, w, 12);
+    snprintf(email, sizeof email, "%s@grade.test", w);
+    json_t *b = json_pack("{s:s, s:s}", "name", w, "email", email);
+    json_t *u = bobj(&k, bdo(&k, "POST", "/api/v1/users", b, NULL, NULL), 201);
+    const struct st_http_resp *r = u ? bdo(&k, "POST", "/api/v1/users", b, NULL, NULL) : NULL;
+    json_decref(b);
+    json_t *pj = r ? g_problem(g, r, 409, true, true) : NULL;
+    const char *code = json_string_value(json_object_get(pj, "code"));
+    bool ok = pj && ((code && (!strcmp(code, "email_taken") || !strcmp(code, "conflict"))) ||
+                     g_fail(g, "a taken email is 409 with code email_taken (or conflict): %s", g_json_text(pj)));
+    json_decref(pj);
+    json_int_t uid = id_of(u);
+    json_decref(u);
+    if (!ok)
+        return false;
+    json_t *p = new_post(&k, uid, "pre", "x", "draft", NULL);
+    if (!p)
+        return false;
+    char t[96];
+    snprintf(t, sizeof t, "/api/v1/posts/%lld", (long long)id_of(p));
+    json_decref(p);
+    b = json_pack("{s:s}", "title", "changed");
+    r = bdo(&k, "PATCH", t, b, NULL, NULL);
+    ok = r && bproblem(&k, r, 428, "precondition_required");
+    char stale[48];
+    snprintf(stale, sizeof stale, "\"%s-99\"", strrchr(t, '/') + 1);
+    r = ok ? bdo(&k, "PATCH", t, b, "If-Match", stale) : NULL;
+    ok = r && bproblem(&k, r, 412, "precondition_failed");
+    json_decref(b);
+    return ok;
+}
+
+static const struct st_grade_check q72_checks[] = {
+    { "201 for creations, 204 for a delete, then 404", q72_success },
+    { "400 malformed JSON, 415 a non-JSON body, 422 a missing field, 400 a bad parameter", q72_client_errors },
+    { "409 a taken email, 428 an update without If-Match, 412 a stale one", q72_conflicts },
+    { NULL, NULL },
+};
+const struct st_grader st__grade_q72 = { "q72", 72, 0, NULL, q72_checks };
+
+/* ---- Q74: pagination, filtering, sorting ---------------------------------------------- */
+
+/* n posts by a new author with random titles; their ids (in creation order) into ids. */
+static json_int_t dataset(struct bk *k, json_int_t *ids, int n)
+{
+    json_int_t u = new_user(k);
+    for (int i = 0; u && i < n; i++) {
+        char title[24];
+        letters(k->g, title, 12);
+        json_t *p = new_post(k, u, title, "page", "published", NULL);
+        if (!p)
+            return 0;
+        ids[i] = id_of(p);
+        json_decref(p);
+    }
+    return u;
+}
+
+/* Walk target's pages through links.next; ids in order into out; the count or -1. */
+static int walk(struct bk *k, const char *target, json_int_t *out, int cap)
+{
+    char t[1024];
+    snprintf(t, sizeof t, "%s", target);
+    int n = 0;
+    for (int page = 0; page < 64 && t[0]; page++) {
+        json_t *l = bget_obj(k, t, 200);
+        json_t *d = l ? data_of(k, l) : NULL;
+        if (!d) {
+            json_decref(l);
+            return -1;
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(d, i, e) if (n < cap) out[n++] = id_of(e);
+        const char *next = json_string_value(json_object_get(json_object_get(l, "links"), "next"));
+        snprintf(t, sizeof t, "%s", next ? next : "");
+        json_decref(l);
+    }
+    return n;
+}
+
+static bool q74_pages(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t ids[24], got[64], got2[64];
+    int n = (int)g_range(g, 11, 23);
+    json_int_t u = dataset(&k, ids, n);
+    if (!u)
+        return false;
+    int lim = (int)g_range(g, 2, 5);
+    char t[256];
+    snprintf(t, sizeof t, "/api/v1/posts?author_id=%lld&limit=%d&sort=-id", (long long)u, lim);
+    int a = walk(&k, t, got, 64);
+    if (a < 0)
+        return false;
+    bool ok = a == n;
+    for (int i = 0; ok && i < n; i++)
+        ok = got[i] == ids[n - 1 - i];
+    if (!ok)
+        return g_fail(g, "offset pages of %d (sort=-id) must give the author's %d posts once, newest id first; got %d",
+                      lim, n, a);
+    snprintf(t, sizeof t, "/api/v1/posts?author_id=%lld&limit=%d&sort=-id&cursor=", (long long)u, lim);
+    int b = walk(&k, t, got2, 64);
+    if (b < 0)
+        return false;
+    ok = b == a && !memcmp(got, got2, (size_t)a * sizeof *got);
+    return ok || g_fail(g, "cursor pages (cursor= to start) must give the same rows as offset pages; got %d rows", b);
+}
+
+static bool q74_cursor_stable(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t ids[8];
+    json_int_t u = dataset(&k, ids, 8);
+    if (!u)
+        return false;
+    char t[256];
+    snprintf(t, sizeof t, "/api/v1/posts?author_id=%lld&limit=3&sort=-id&cursor=", (long long)u);
+    json_t *p1 = bget_obj(&k, t, 200);
+    const char *next = json_string_value(json_object_get(json_object_get(p1, "links"), "next"));
+    if (!p1 || !next) {
+        json_decref(p1);
+        return p1 ? g_fail(g, "a first cursor page of 3 of 8 rows has links.next") : false;
+    }
+    char nt[1024];
+    snprintf(nt, sizeof nt, "%s", next);
+    json_t *ins = new_post(&k, u, "inserted", "between pages", "published", NULL); /* newest: sorts first */
+    json_decref(ins);
+    json_t *p2 = ins ? bget_obj(&k, nt, 200) : NULL;
+    bool ok = p2 && data_of(&k, p2);
+    for (int i = 0; ok && i < 3; i++)
+        ok = id_of(json_array_get(json_object_get(p2, "data"), (size_t)i)) == ids[4 - i] ||
+             g_fail(g, "after a row was inserted, the next cursor page must continue where the first ended: %s",
+                    g_json_text(json_object_get(p2, "data")));
+    const char *prev = ok ? json_string_value(json_object_get(json_object_get(p2, "links"), "prev")) : NULL;
+    ok = ok && (prev || g_fail(g, "a second cursor page has links.prev"));
+    if (ok) {
+        snprintf(nt, sizeof nt, "%s", prev);
+        json_t *back = bget_obj(&k, nt, 200);
+        ok = back && data_of(&k, back);
+        for (int i = 0; ok && i < 3; i++)
+            ok = id_of(json_array_get(json_object_get(back, "data"), (size_t)i)) == ids[7 - i] ||
+                 g_fail(g, "links.prev of the second page gives the first page again: %s",
+                        g_json_text(json_object_get(back, "data")));
+        json_decref(back);
+    }
+    json_decref(p1);
+    json_decref(p2);
+    return ok;
+}
+
+static bool q74_sorts(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t ids[6];
+    json_int_t u = dataset(&k, ids, 6);
+    if (!u)
+        return false;
+    static const char *const fields[] = { "title", "-title", "id", "-id", "created_at", "-comment_count" };
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        char t[256];
+        snprintf(t, sizeof t, "/api/v1/posts?author_id=%lld&limit=100&sort=%s", (long long)u, fields[f]);
+        json_t *l = bget_obj(&k, t, 200);
+        json_t *d = l ? data_of(&k, l) : NULL;
+        if (!d) {
+            json_decref(l);
+            return false;
+        }
+        const char *name = fields[f][0] == '-' ? fields[f] + 1 : fields[f];
+        bool desc = fields[f][0] == '-', ok = json_array_size(d) == 6;
+        for (size_t i = 1; ok && i < json_array_size(d); i++) {
+            json_t *a = json_object_get(json_array_get(d, i - 1), name),
+                   *b = json_object_get(json_array_get(d, i), name);
+            int cmp = json_is_string(a) ? strcmp(json_string_value(a), json_string_value(b))
+                                        : (json_integer_value(a) > json_integer_value(b)) -
+                                              (json_integer_value(a) < json_integer_value(b));
+            ok = desc ? cmp >= 0 : cmp <= 0;
+        }
+        if (!ok) {
+            g_fail(g, "sort=%s must order the author's 6 posts by %s%s: %s", fields[f], name, desc ? " descending" : "",
+                   g_json_text(d));
+            json_decref(l);
+            return false;
+        }
+        json_decref(l);
+    }
+    return true;
+}
+
+static bool q74_bad(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    static const char *const bad[] = { "limit=0",        "limit=1000", "limit=-1", "offset=-1",
+                                       "cursor=garbage", "sort=nope",  NULL };
+    for (const char *const *b = bad; *b; b++) {
+        char t[64];
+        snprintf(t, sizeof t, "/api/v1/posts?%s", *b);
+        const struct st_http_resp *r = bget(&k, t);
+        if (!r || !bproblem(&k, r, 400, "invalid_parameter"))
+            return false;
+    }
+    return true;
+}
+
+static const struct st_grade_check q74_checks[] = {
+    { "offset pages and cursor pages each give every row once, in order", q74_pages },
+    { "cursor pages do not shift when a row is inserted; links.prev goes back", q74_cursor_stable },
+    { "sort on title, id, created_at, comment_count in both directions", q74_sorts },
+    { "limit 0, 1000, -1, offset -1, a forged cursor, an unknown sort: 400", q74_bad },
+    { NULL, NULL },
+};
+const struct st_grader st__grade_q74 = { "q74", 74, 0, NULL, q74_checks };
+
+/* ---- Q77: validation ------------------------------------------------------------------ */
+
+/* The sorted "field"s of a 422's errors[], joined with ','; false after g_fail. */
+static bool error_fields(struct bk *k, const struct st_http_resp *r, char *out, size_t cap)
+{
+    if (!bproblem(k, r, 422, "validation_failed"))
+        return false;
+    json_t *p = g_json(k->g, r);
+    const char *names[16];
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(json_object_get(p, "errors"), i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "field"));
+        if (f && n < 16)
+            names[n++] = f;
+    }
+    for (size_t a = 0; a < n; a++) /* insertion sort: a handful */
+        for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
+            const char *t = names[b];
+            names[b] = names[b - 1];
+            names[b - 1] = t;
+        }
+    out[0] = 0;
+    for (size_t a = 0; a < n; a++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", a ? "," : "", names[a]);
+    json_decref(p);
+    return true;
+}
+
+static bool q77_all_fields(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_t *b = json_pack("{s:i, s:s, s:b}", "name", 5, "email", "not-an-email", "admin", 1);
+    const struct st_http_resp *r = bdo(&k, "POST", "/api/v1/users", b, NULL, NULL);
+    json_decref(b);
+    char f[256];
+    if (!r || !error_fields(&k, r, f, sizeof f))
+        return false;
+    if (strcmp(f, "admin,email,name"))
+        return g_fail(g,
+                      "a user with a number name, a bad email and an unknown field: errors[] must name all three "
+                      "(admin, email, name), got [%s]",
+                      f);
+    json_int_t u = new_user(&k);
+    b = json_pack("{s:I, s:i, s:s, s:s, s:[s,s], s:i}", "author_id", u, "title", 7, "body", "ok", "status", "gone",
+                  "tags", "ok", "Not OK", "id", 5);
+    r = u ? bdo(&k, "POST", "/api/v1/posts", b, NULL, NULL) : NULL;
+    json_decref(b);
+    if (!r || !error_fields(&k, r, f, sizeof f))
+        return false;
+    return !strcmp(f, "id,status,tags[1],title") ||
+           g_fail(g,
+                  "a post with a number title, a bad status, a bad second tag and an id: errors[] must name "
+                  "id, status, tags[1], title; got [%s]",
+                  f);
+}
+
+static bool q77_limits(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u = new_user(&k);
+    if (!u)
+        return false;
+    char *long_title = malloc(202);
+    memset(long_title, 'x', 201);
+    long_title[201] = 0;
+    json_t *b = json_pack("{s:I, s:s, s:s, s:[s,s,s,s,s,s,s,s,s,s,s]}", "author_id", u, "title", long_title, "body", "",
+                          "tags", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k");
+    free(long_title);
+    const struct st_http_resp *r = bdo(&k, "POST", "/api/v1/posts", b, NULL, NULL);
+    json_decref(b);
+    char f[256];
+    if (!r || !error_fields(&k, r, f, sizeof f))
+        return false;
+    if (strcmp(f, "tags,title"))
+        return g_fail(g, "a 201-character title and 11 tags: errors[] must name tags and title, got [%s]", f);
+    b = json_pack("{s:I, s:s}", "author_id", u, "body", "no title");
+    r = bdo(&k, "POST", "/api/v1/posts", b, NULL, NULL);
+    json_decref(b);
+    if (!r || !error_fields(&k, r, f, sizeof f))
+        return false;
+    return !strcmp(f, "title") || g_fail(g, "a post without title: errors[] names title, got [%s]", f);
+}
+
+static bool q77_nothing_written(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u = new_user(&k);
+    if (!u)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        json_t *b = json_pack("{s:I, s:s, s:s, s:s}", "author_id", u, "title", "t", "body", "b", "status",
+                              i == 0   ? "bogus"
+                              : i == 1 ? "draft"
+                                       : "published");
+        if (i)
+            json_object_set_new(b, "tags", json_pack("[s]", i == 1 ? "UPPER" : "x y"));
+        const struct st_http_resp *r = bdo(&k, "POST", "/api/v1/posts", b, NULL, NULL);
+        json_decref(b);
+        if (!r || !g_status(g, r, 422))
+            return false;
+    }
+    char t[96];
+    snprintf(t, sizeof t, "/api/v1/users/%lld/posts", (long long)u);
+    json_t *l = bget_obj(&k, t, 200);
+    bool ok = l && data_of(&k, l) &&
+              (json_array_size(json_object_get(l, "data")) == 0 ||
+               g_fail(g, "rejected bodies must write nothing: %s", g_json_text(l)));
+    json_decref(l);
+    return ok;
+}
+
+static bool q77_valid_conforms(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    json_int_t u = new_user(&k);
+    json_t *tags = json_pack("[s,s]", "db", "c-lang");
+    json_t *p = u ? new_post(&k, u, "Valid", "", "draft", tags) : NULL;
+    json_decref(tags);
+    if (!p)
+        return false;
+    bool ok = (json_is_integer(json_object_get(p, "id")) && json_is_string(json_object_get(p, "title")) &&
+               json_is_string(json_object_get(p, "body")) && json_is_array(json_object_get(p, "tags")) &&
+               json_integer_value(json_object_get(p, "version")) == 1 &&
+               json_integer_value(json_object_get(p, "comment_count")) == 0 &&
+               json_is_string(json_object_get(p, "created_at")) &&
+               !strcmp(json_string_value(json_object_get(p, "status")), "draft")) ||
+              g_fail(g, "a created post answers the contract's fields with their types: %s", g_json_text(p));
+    json_decref(p);
+    return ok;
+}
+
+static const struct st_grade_check q77_checks[] = {
+    { "every bad field is listed in one 422 (types, format, enum, pattern, unknown and read-only fields)",
+      q77_all_fields },
+    { "lengths and counts: a too long title, too many tags, a missing field", q77_limits },
+    { "a rejected body writes nothing", q77_nothing_written },
+    { "a valid body (empty body text, two tags) is accepted and answered with typed fields", q77_valid_conforms },
+    { NULL, NULL },
+};
+const struct st_grader st__grade_q77 = { "q77", 77, 0, NULL, q77_checks };
+
+/* ---- Q79: errors ---------------------------------------------------------------------- */
+
+/* r is an RFC 9457 problem with every member the contract asks for. */
+static bool full_problem(struct bk *k, const struct st_http_resp *r, int status, const char *code)
+{
+    json_t *p = r ? g_problem(k->g, r, status, true, true) : NULL;
+    if (!p)
+        return false;
+    const char *c = json_string_value(json_object_get(p, "code"));
+    bool ok = (json_is_string(json_object_get(p, "type")) && json_is_string(json_object_get(p, "detail")) && c &&
+               !strcmp(c, code)) ||
+              g_fail(k->g, "a %d problem needs type, title, status, detail and code \"%s\": %s", status, code,
+                     g_json_text(p));
+    json_decref(p);
+    return ok;
+}
+
+static bool q79_kinds(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    const struct st_http_resp *r = bget(&k, "/api/v1/posts/999999999999");
+    if (!full_problem(&k, r, 404, "not_found"))
+        return false;
+    r = bdo(&k, "DELETE", "/api/v1/posts", NULL, NULL, NULL);
+    if (!full_problem(&k, r, 405, "method_not_allowed"))
+        return false;
+    r = bget(&k, "/api/v1/posts?limit=abc");
+    if (!full_problem(&k, r, 400, "invalid_parameter"))
+        return false;
+    r = bdo(&k, "GET", "/api/v1/users", NULL, "Accept", "application/xml");
+    return full_problem(&k, r, 406, "not_acceptable");
+}
+
+static bool q79_fields(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    const struct st_http_resp *r = bget(&k, "/api/v1/posts?limit=0&sort=nope");
+    if (!full_problem(&k, r, 400, "invalid_parameter"))
+        return false;
+    json_t *p = g_json(g, r);
+    bool lim = false, sort = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(p, "errors"), i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "field"));
+        lim |= f && !strcmp(f, "limit");
+        sort |= f && !strcmp(f, "sort");
+        if (!json_is_string(json_object_get(e, "code")) || !json_is_string(json_object_get(e, "message")))
+            lim = sort = false;
+    }
+    bool ok = (lim && sort) ||
+              g_fail(g, "errors[] of a 400 lists each bad parameter (limit and sort) with a code and a message: %s",
+                     g_json_text(p));
+    json_decref(p);
+    if (!ok)
+        return false;
+    json_t *b = json_pack("{s:s}", "email", "x@y.z");
+    r = bdo(&k, "POST", "/api/v1/users", b, NULL, NULL);
+    json_decref(b);
+    return full_problem(&k, r, 422, "validation_failed");
+}
+
+static bool q79_no_leak(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    static const char *const probes[] = { "/api/v1/posts?sort=title%27%3B--", "/api/v1/posts?q=%27%22%5C%00",
+                                          "/api/v1/posts?author_id=1%20OR%201=1", NULL };
+    for (const char *const *p = probes; *p; p++) {
+        const struct st_http_resp *r = bget(&k, *p);
+        if (!r)
+            return false;
+        if (r->status >= 500)
+            return g_fail(g, "GET %s answers %d: bad input must be a 4xx, not a server error", *p, r->status);
+        if (g_contains_ci(r->body.data, r->body.len, "syntax") || g_contains_ci(r->body.data, r->body.len, "sqlite") ||
+            g_contains_ci(r->body.data, r->body.len, "postgres"))
+            return g_fail(g, "GET %s shows database words to the client", *p);
+    }
+    return true;
+}
+
+static const struct st_grade_check q79_checks[] = {
+    { "404, 405, 400 and 406 are problem+json with type, title, status, detail and the contract's code", q79_kinds },
+    { "errors[] names every bad parameter or field, each with a code and a message", q79_fields },
+    { "SQL metacharacters in parameters give a 4xx or data, never a 5xx or database words", q79_no_leak },
+    { NULL, NULL },
+};
+const struct st_grader st__grade_q79 = { "q79", 79, 0, NULL, q79_checks };
+
+/* ---- Q117: optimistic locking ---------------------------------------------------------- */
+
+/* The ETag of r as a C string into out ("" when absent). */
+static void etag_of(const struct st_http_resp *r, char *out, size_t cap)
+{
+    const struct st_str *e = st_http_resp_header(r, "ETag");
+    snprintf(out, cap, "%.*s", e ? (int)e->len : 0, e ? e->ptr : "");
+}
+
+/* A new post; its path into t and its current ETag into tag. */
+static bool q117_post(struct bk *k, char *t, size_t tcap, char *tag, size_t gcap)
+{
+    json_int_t u = new_user(k);
+    json_t *p = u ? new_post(k, u, "locked", "v1", "draft", NULL) : NULL;
+    if (!p)
+        return false;
+    snprintf(t, tcap, "/api/v1/posts/%lld", (long long)id_of(p));
+    json_decref(p);
+    const struct st_http_resp *r = bget(k, t);
+    if (!r || !g_status(k->g, r, 200))
+        return false;
+    etag_of(r, tag, gcap);
+    return true;
+}
+
+static bool q117_etag(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    char t[96], tag[64], tag2[64];
+    if (!q117_post(&k, t, sizeof t, tag, sizeof tag))
+        return false;
+    size_t n = strlen(tag);
+    if (n < 3 || tag[0] != '"' || tag[n - 1] != '"')
+        return g_fail(g, "GET %s carries a strong ETag (\"...\", not W/), got '%s'", t, tag);
+    const struct st_http_resp *r = bdo(&k, "GET", t, NULL, "If-None-Match", tag);
+    if (!r || !g_status(g, r, 304) || !g_no_body(g, r, "304 Not Modified"))
+        return false;
+    json_t *b = json_pack("{s:s}", "title", "changed");
+    json_t *p = bobj(&k, bdo(&k, "PATCH", t, b, "If-Match", tag), 200);
+    json_decref(b);
+    if (!p)
+        return false;
+    bool ok = json_integer_value(json_object_get(p, "version")) == 2 ||
+              g_fail(g, "an update makes version 2: %s", g_json_text(p));
+    json_decref(p);
+    r = ok ? bget(&k, t) : NULL;
+    if (!r || !g_status(g, r, 200))
+        return false;
+    etag_of(r, tag2, sizeof tag2);
+    if (!strcmp(tag, tag2) || !tag2[0])
+        return g_fail(g, "the ETag changes with an update: %s before and after", tag);
+    r = bdo(&k, "GET", t, NULL, "If-None-Match", tag);
+    return r && (r->status == 200 ||
+                 g_fail(g, "If-None-Match with the old ETag gets the new post (200), got %d", r->status));
+}
+
+static bool q117_preconditions(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    char t[96], tag[64];
+    if (!q117_post(&k, t, sizeof t, tag, sizeof tag))
+        return false;
+    json_t *b = json_pack("{s:s}", "title", "first");
+    json_t *p = bobj(&k, bdo(&k, "PATCH", t, b, "If-Match", tag), 200); /* tag is now stale */
+    json_decref(p);
+    json_decref(b);
+    if (!p)
+        return false;
+    b = json_pack("{s:s}", "title", "lost update");
+    const struct st_http_resp *r = bdo(&k, "PATCH", t, b, NULL, NULL);
+    bool ok = r && bproblem(&k, r, 428, "precondition_required");
+    r = ok ? bdo(&k, "PATCH", t, b, "If-Match", tag) : NULL;
+    ok = r && bproblem(&k, r, 412, "precondition_failed");
+    json_decref(b);
+    json_t *now = ok ? bget_obj(&k, t, 200) : NULL;
+    const char *title = json_string_value(json_object_get(now, "title"));
+    ok =
+        now && ((title && !strcmp(title, "first")) ||
+                g_fail(g, "a refused update changes nothing: the title must still be \"first\": %s", g_json_text(now)));
+    json_decref(now);
+    return ok;
+}
+
+/* N clients PATCH with the same ETag at once. */
+#define RACERS 8
+struct racer {
+    const char *target, *tag, *key;
+    char body[64];
+    int status;
+    pthread_barrier_t *start;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct st_http_client *c = NULL;
+    struct st_error err = { 0 };
+    r->status = -1;
+    if (st_http_client_new(NULL, r->target, NULL, &c, &err) == 0) {
+        struct st_http_field h[3] = { { "X-API-Key", r->key },
+                                      { "If-Match", r->tag },
+                                      { "Content-Type", "application/json" } };
+        struct st_http_exchange x;
+        st_http_exchange_init(&x);
+        const char *path = strstr(r->target + 7, "/");
+        x.method = "PATCH";
+        x.target = path;
+        x.headers = h;
+        x.nheaders = 3;
+        x.body = r->body;
+        x.body_len = strlen(r->body);
+        pthread_barrier_wait(r->start);
+        if (st_http_client_exec(c, &x) == 0 && x.nresp == 1)
+            r->status = x.resp[0].status;
+        st_http_exchange_release(&x);
+        st_http_client_free(c);
+    } else {
+        pthread_barrier_wait(r->start);
+    }
+    return NULL;
+}
+
+static bool q117_race(struct st_grade *g)
+{
+    struct bk k;
+    bk_init(&k, g);
+    char t[96], tag[64], url[256];
+    if (!q117_post(&k, t, sizeof t, tag, sizeof tag))
+        return false;
+    snprintf(url, sizeof url, "http://%s%s", g->target, t);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, RACERS);
+    struct racer rs[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        rs[i] = (struct racer){ .target = url, .tag = tag, .key = k.key, .start = &start };
+        snprintf(rs[i].body, sizeof rs[i].body, "{\"body\":\"racer %d\"}", i);
+        pthread_create(&th[i], NULL, race, &rs[i]);
+    }
+    int won = 0, lost = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        won += rs[i].status == 200;
+        lost += rs[i].status == 412;
+    }
+    pthread_barrier_destroy(&start);
+    if (won != 1 || lost != RACERS - 1)
+        return g_fail(g,
+                      "%d concurrent PATCHes with the same If-Match: exactly one 200 and %d 412 expected, got %d "
+                      "and %d",
+                      RACERS, RACERS - 1, won, lost);
+    json_t *now = bget_obj(&k, t, 200);
+    bool ok = now && (json_integer_value(json_object_get(now, "version")) == 2 ||
+                      g_fail(g, "after the race the version is 2: %s", g_json_text(now)));
+    json_decref(now);
+    return ok;
+}
+
+static const struct st_grade_check q117_checks[] = {
+    { "a strong ETag; If-None-Match 304; an update bumps version and ETag", q117_etag },
+    { "PATCH without If-Match is 428, with a stale one 412 and nothing changes", q117_preconditions },
+    { "8 concurrent PATCHes with one ETag: exactly one 200, seven 412", q117_race },
+    { NULL, NULL },
+};
+const struct st_grader st__grade_q117 = { "q117", 117, 0, NULL, q117_checks };

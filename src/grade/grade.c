@@ -40,7 +40,8 @@ static const struct st_grader *const graders[] = {
     &st__grade_q119, &st__grade_q131, &st__grade_q111, &st__grade_q31,  &st__grade_q32,  &st__grade_q33,
     &st__grade_q34,  &st__grade_q35,  &st__grade_q36,  &st__grade_q37,  &st__grade_q38,  &st__grade_q39,
     &st__grade_q113, &st__grade_q115, &st__grade_q118, &st__grade_q73,  &st__grade_q75,  &st__grade_q76,
-    &st__grade_q78,  &st__grade_q80,  &st__grade_q114, &st__grade_q120,
+    &st__grade_q78,  &st__grade_q80,  &st__grade_q114, &st__grade_q120, &st__grade_q71,  &st__grade_q72,
+    &st__grade_q74,  &st__grade_q77,  &st__grade_q79,  &st__grade_q117,
 };
 #define NGRADERS (sizeof(graders) / sizeof(graders[0]))
 

@@ -63,7 +63,8 @@ extern const struct st_grader st__grade_q36, st__grade_q37, st__grade_q38, st__g
 extern const struct st_grader st__grade_q115, st__grade_q118;
 /* blog_http.c: HTTP graders of the blog API contract (docs/blog-api.md) */
 extern const struct st_grader st__grade_q73, st__grade_q75, st__grade_q76, st__grade_q78, st__grade_q80;
-extern const struct st_grader st__grade_q114, st__grade_q120;
+extern const struct st_grader st__grade_q114, st__grade_q120, st__grade_q71, st__grade_q72, st__grade_q74;
+extern const struct st_grader st__grade_q77, st__grade_q79, st__grade_q117;
 
 #define G_MAX_EXCHANGES 256 /* Q78 sends 100 requests and more in one check */
 

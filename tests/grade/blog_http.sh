@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# blog_http.sh - the blog API's HTTP graders (src/grade/blog_http.c: Q73 Q75 Q76 Q78 Q80
-# Q114 Q120) against `strata example blog` on SQLite, through a proxy that changes nothing
+# blog_http.sh - the blog API's HTTP graders (src/grade/blog_http.c: Q71-Q80, Q114, Q117,
+# Q120) against `strata example blog` on SQLite, through a proxy that changes nothing
 # (wrong/blog_proxy.py: the graders do not depend on strata), and through the same proxy with
 # one planted bug at a time: the grader of the broken rule must fail, naming it.
 set -u
@@ -39,7 +39,7 @@ if [ -z "$port" ]; then
     done_testing
     exit
 fi
-GRADERS="Q73 Q75 Q76 Q78 Q80 Q114 Q120"
+GRADERS="Q71 Q72 Q73 Q74 Q75 Q76 Q77 Q78 Q79 Q80 Q114 Q117 Q120"
 
 # grade Q URL - run one grader; its output in $T/out
 grade() { "$S" grade "$1" --target "$2" --seed 7 >"$T/out" 2>&1; }
@@ -95,6 +95,12 @@ csv_ignored|Q80|content negotiation
 hard_delete|Q114|include_deleted=true lists it
 no_mark|Q120|<mark>
 rank_reversed|Q120|ranking
+no_allow|Q71|405 with Allow
+created_200|Q72|201 for creations
+offset_overlap|Q74|offset pages and cursor pages
+first_error_only|Q77|every bad field
+plain_errors|Q79|problem+json with type
+lost_update|Q117|412 and nothing changes
 LIST
 
 out=$("$S" grade Q114 2>&1)

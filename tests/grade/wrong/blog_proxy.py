@@ -28,6 +28,12 @@ BUGS = {
     "hard_delete": "DELETE destroys the post (archive): nothing to restore",
     "no_mark": "search snippets have no <mark>",
     "rank_reversed": "search results come worst first",
+    "no_allow": "405 answers without Allow",
+    "created_200": "creations answer 200 instead of 201",
+    "offset_overlap": "offset is off by one: pages overlap",
+    "first_error_only": "a 422 lists only the first bad field",
+    "plain_errors": "errors are {\"error\": ...} as application/json, not problem+json",
+    "lost_update": "If-Match is treated as *: concurrent writers overwrite each other",
 }
 
 ap = argparse.ArgumentParser()
@@ -53,6 +59,11 @@ def rewrite_request(method, path, headers):
         headers.pop("Idempotency-Key", None)
     if BUG == "csv_ignored":
         headers.pop("Accept", None)
+    if BUG == "offset_overlap" and "offset=" in u.query:
+        q = re.sub(r"(^|&)offset=(\d+)", lambda m: "%soffset=%d" % (m.group(1), max(0, int(m.group(2)) - 1)), u.query)
+        path = u.path + "?" + q
+    if BUG == "lost_update" and "If-Match" in headers:
+        headers["If-Match"] = "*"
     if BUG == "hard_delete" and method == "DELETE" and re.fullmatch(r"/api/v[12]/posts/\d+", u.path):
         return "POST", path + "/archive", headers
     return method, path, headers
@@ -65,8 +76,26 @@ def rewrite_response(method, path, status, headers, body):
     if BUG == "no_ratelimit":
         for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
             headers.pop(h, None)
+    if BUG == "offset_overlap" and "offset=" in u.query:
+        q = re.sub(r"(^|&)offset=(\d+)", lambda m: "%soffset=%d" % (m.group(1), max(0, int(m.group(2)) - 1)), u.query)
+        path = u.path + "?" + q
+    if BUG == "lost_update" and "If-Match" in headers:
+        headers["If-Match"] = "*"
     if BUG == "hard_delete" and method == "DELETE" and status == 200:
         return 204, headers, b""
+    if BUG == "no_allow":
+        headers.pop("Allow", None)
+    if BUG == "created_200" and status == 201:
+        status = 200
+    problem = headers.get("Content-Type", "").startswith("application/problem+json")
+    if BUG == "first_error_only" and problem and status == 422:
+        doc = json.loads(body)
+        doc["errors"] = doc.get("errors", [])[:1]
+        body = json.dumps(doc).encode()
+    if BUG == "plain_errors" and problem:
+        doc = json.loads(body)
+        body = json.dumps({"error": doc.get("detail") or doc.get("title")}).encode()
+        headers["Content-Type"] = "application/json"
     if BUG == "openapi_incomplete" and u.path.endswith("/openapi.json") and status == 200:
         doc = json.loads(body)
         doc["paths"] = {k: v for k, v in doc["paths"].items() if not k.endswith("/search")}
