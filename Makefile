@@ -8,6 +8,7 @@
 #   make bench-lab  the lab's pages against nginx plaintext, and a soak (bench/lab.sh)
 #   make bench-kv   strata kv against redis-server on one core, and memory per key (bench/kv.sh)
 #   make bench-tfb  the TechEmpower database tests against a Node.js peer (bench/tfb.sh)
+#   make bench-blog the blog API against the Node.js peer (bench/blog.sh)
 #   make fuzz       libFuzzer over every parser (FUZZ_SECONDS per target, default 30)
 #   make fmt        clang-format the sources
 #   make lint       clang-format check, clang-tidy, cppcheck
@@ -97,6 +98,13 @@ bench-tfb: deps
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	bench/tfb.sh $(BUILD)
+
+.PHONY: bench-blog
+bench-blog: deps
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+	bench/blog.sh $(BUILD)
 
 $(FUZZ)/build.ninja:
 	CC=clang $(MESON) setup $(FUZZ) -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined \

@@ -11,6 +11,8 @@
 //
 // Environment: DATABASE_URL (postgres://...), LISTEN (HOST:PORT, default 127.0.0.1:8081),
 // POOL (connections, default 16). Prints "listening on http://HOST:PORT" once ready.
+// APP=blog: the database is strata's blog (bench/blog.sh): no World cache is loaded; the
+// blog routes of blog.js are registered in both cases.
 // Schema: schema.sql beside this file (or `strata example bench --db URL` migrates it).
 
 const fastify = require('fastify');
@@ -104,6 +106,7 @@ function build() {
     app.addHook('onSend', async (req, reply) => {
         reply.header('Server', 'fastify');
     });
+    app.register(require('./blog.js'), { pool, pg });
     app.get('/db', { schema: { response: { 200: worldSchema } } }, () => world(randomId()));
     app.get('/queries', { schema: listSchema }, (req) => worlds(clampCount(req.query.queries)));
     app.get('/updates', { schema: listSchema }, (req) => updates(clampCount(req.query.queries)));
@@ -120,7 +123,7 @@ function build() {
 }
 
 async function main() {
-    await loadCache();
+    if (process.env.APP !== 'blog') await loadCache();
     const app = build();
     const address = await app.listen({ host: HOST, port: Number.parseInt(PORT, 10) });
     process.stdout.write(`listening on ${address}\n`);
