@@ -216,6 +216,8 @@ static void blog_work(struct st_io_work *wk)
     r->op(r, c);
     if (r->status == 503) /* the connection broke or timed out: do not hand it out again */
         c->broken = true;
+    if (r->writes && r->status < 300) /* cached totals are stale from now on */
+        __atomic_add_fetch(&b->write_gen, 1, __ATOMIC_RELEASE);
     if (r->writes && r->status < 300 && c->replica) {
         blog_capture_lsn(c, r->new_lsn);
         blog_token_set(b, r->client, r->new_lsn);
@@ -604,6 +606,7 @@ int st_example_blog(int argc, char **argv)
     free(b->openapi[1]);
     free(b->docs_html);
     free(b->tokens);
+    blog_counts_free(b);
     pthread_mutex_destroy(&b->mu);
     free(b->url);
     free(b->replica_url);

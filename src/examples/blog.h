@@ -46,6 +46,7 @@
 
 struct blog_conn;
 struct blog;
+struct blog_q;
 
 /* What a route's handler gets as data: the app and the API version it serves. */
 struct blog_ver {
@@ -66,6 +67,8 @@ struct blog {
     pthread_mutex_t mu;        /* guards idle and the token table */
     struct blog_conn *idle;    /* connections not in use */
     struct blog_token *tokens; /* read-your-writes: the last write's LSN per client */
+    struct blog_count *counts; /* cached list totals (blog_count_get) */
+    uint64_t write_gen;        /* bumped after every successful write (atomic) */
     struct st_http_app app;
     struct blog_ver ver[2];
     unsigned rate_limit; /* requests per hour per client */
@@ -233,6 +236,21 @@ void blog_capture_lsn(struct blog_conn *c, char out[32]);
 void blog_pick_replica(struct blog *b, struct blog_conn *c, const char *wait_lsn);
 void blog_token_set(struct blog *b, const char *client, const char *lsn);
 void blog_token_get(struct blog *b, const char *client, char out[32]);
+
+/*
+ * List totals (meta.total) are count(*) over the filtered rows: on a big table that is most
+ * of a list request's database work. They are cached per query and values, valid while no
+ * write went through this process (write_gen unchanged) and for at most
+ * BLOG_COUNT_TTL_MS, so writes by other processes show within that. key is the count
+ * query with its values; gen is write_gen read BEFORE counting (a write racing the count
+ * makes the entry stale at once).
+ */
+#define BLOG_COUNT_TTL_MS 1000
+bool blog_count_get(struct blog *b, const char *key, int64_t *total);
+void blog_count_put(struct blog *b, const char *key, uint64_t gen, int64_t total);
+/* The cache key of a count query: its SQL and values. Caller frees. */
+char *blog_count_key(const struct blog_q *q);
+void blog_counts_free(struct blog *b);
 
 /* ---- blog_api.c: schemas and documents ---- */
 

@@ -77,14 +77,21 @@ static void list_op(struct blog_req *r, struct blog_conn *c)
     int rc = post_exists(r, c, l->parent_id, false, &err);
     int64_t total = -1;
     if (!rc && !l->cursor_mode) {
-        struct st_sql_stmt *st = blog_stmt(c, "SELECT count(*) FROM comments WHERE post_id = $1", false, &err);
+        char key[64];
+        snprintf(key, sizeof key, "comments of %lld", (long long)l->parent_id);
+        uint64_t gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
+        struct st_sql_stmt *st = blog_count_get(r->b, key, &total)
+                                     ? NULL
+                                     : blog_stmt(c, "SELECT count(*) FROM comments WHERE post_id = $1", false, &err);
         if (st) {
             st_sql_bind_int64(st, 1, l->parent_id);
             rc = st_sql_step(st, &err);
             total = rc == 1 ? st_sql_column_int64(st, 0) : 0;
+            if (rc == 1 && !c->use_replica)
+                blog_count_put(r->b, key, gen, total);
             rc = rc == 1 ? 0 : rc;
             st_sql_reset(st);
-        } else {
+        } else if (total < 0) {
             rc = ST_SQL_OTHER;
         }
     }

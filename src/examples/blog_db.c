@@ -685,3 +685,62 @@ void blog_token_get(struct blog *b, const char *client, char out[32])
         snprintf(out, 32, "primary"); /* a token was forgotten: read the primary */
     pthread_mutex_unlock(&b->mu);
 }
+
+/* ---- cached list totals ------------------------------------------------------------- */
+
+#define COUNTS 256
+struct blog_count {
+    char *key; /* owned; NULL: empty */
+    uint64_t gen;
+    int64_t at_ms, total;
+};
+
+bool blog_count_get(struct blog *b, const char *key, int64_t *total)
+{
+    uint64_t h = st_hash(key, strlen(key));
+    uint64_t gen = __atomic_load_n(&b->write_gen, __ATOMIC_ACQUIRE);
+    int64_t now = st_time_mono_ms();
+    bool hit = false;
+    pthread_mutex_lock(&b->mu);
+    struct blog_count *e = b->counts ? &b->counts[h % COUNTS] : NULL;
+    if (e && e->key && e->gen == gen && now - e->at_ms < BLOG_COUNT_TTL_MS && !strcmp(e->key, key)) {
+        *total = e->total;
+        hit = true;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return hit;
+}
+
+void blog_count_put(struct blog *b, const char *key, uint64_t gen, int64_t total)
+{
+    uint64_t h = st_hash(key, strlen(key));
+    pthread_mutex_lock(&b->mu);
+    if (!b->counts)
+        b->counts = st_xcalloc(COUNTS, sizeof *b->counts);
+    struct blog_count *e = &b->counts[h % COUNTS];
+    free(e->key);
+    *e = (struct blog_count){ st_xstrdup(key), gen, st_time_mono_ms(), total };
+    pthread_mutex_unlock(&b->mu);
+}
+
+char *blog_count_key(const struct blog_q *q)
+{
+    struct st_buf k;
+    st_buf_init(&k, ST_BUF_UNLIMITED);
+    (void)st_buf_append(&k, q->sql.data, q->sql.len);
+    for (int i = 0; i < q->n; i++) { /* values after a separator no SQL text holds */
+        if (q->v[i].type == ST_SQL_INT)
+            (void)st_buf_printf(&k, "\x1f%lld", (long long)q->v[i].i);
+        else
+            (void)st_buf_printf(&k, "\x1f'%s", q->v[i].s);
+    }
+    return st_buf_detach(&k, NULL);
+}
+
+void blog_counts_free(struct blog *b)
+{
+    for (int i = 0; b->counts && i < COUNTS; i++)
+        free(b->counts[i].key);
+    free(b->counts);
+    b->counts = NULL;
+}

@@ -166,15 +166,20 @@ void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
         blog_q_init(&cq);
         blog_q_sql(&cq, "SELECT count(*) FROM posts p");
         where(l, &cq);
-        struct st_sql_stmt *st = blog_stmt(c, cq.sql.data, false, &err);
+        char *key = blog_count_key(&cq);
+        uint64_t gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
+        struct st_sql_stmt *st = blog_count_get(r->b, key, &total) ? NULL : blog_stmt(c, cq.sql.data, false, &err);
         if (st) {
             blog_q_bind(&cq, st);
             rc = st_sql_step(st, &err);
             total = rc == 1 ? st_sql_column_int64(st, 0) : 0;
             st_sql_reset(st);
-        } else {
+            if (rc == 1 && !c->use_replica) /* a replica's count may lag: not cached */
+                blog_count_put(r->b, key, gen, total);
+        } else if (total < 0) {
             rc = ST_SQL_OTHER;
         }
+        free(key);
         blog_q_free(&cq);
     }
     json_t *rows = json_array(), *keys = json_array();

@@ -51,11 +51,15 @@ static void list_op(struct blog_req *r, struct blog_conn *c)
     struct blog_list *l = &r->list;
     int64_t total = -1;
     int rc = 0;
-    if (!l->cursor_mode) {
+    uint64_t gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
+    if (!l->cursor_mode && !blog_count_get(r->b, "users", &total)) {
         struct st_sql_stmt *st = blog_stmt(c, "SELECT count(*) FROM users", false, &err);
         rc = st ? st_sql_step(st, &err) : ST_SQL_OTHER;
-        if (rc == 1)
+        if (rc == 1) {
             total = st_sql_column_int64(st, 0);
+            if (!c->use_replica)
+                blog_count_put(r->b, "users", gen, total);
+        }
         if (st)
             st_sql_reset(st);
     }
