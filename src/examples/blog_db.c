@@ -233,7 +233,8 @@ const struct st_sql_migration *blog_migrations(enum st_sql_backend be)
 const char *blog_tags_agg(enum st_sql_backend be)
 {
     if (be == ST_SQL_POSTGRES)
-        return "(SELECT string_agg(t.name, ',' ORDER BY t.name) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id"
+        return "(SELECT string_agg(t.name, ',' ORDER BY t.name COLLATE \"C\") FROM post_tags pt JOIN tags t ON t.id = "
+               "pt.tag_id"
                " WHERE pt.post_id = p.id)";
     return "(SELECT group_concat(name, ',') FROM (SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id"
            " WHERE pt.post_id = p.id ORDER BY t.name))";

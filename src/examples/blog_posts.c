@@ -230,69 +230,111 @@ static void get_op(struct blog_req *r, struct blog_conn *c)
     }
 }
 
-/* author_id must name a user: a 422 on the field, like any other invalid value. */
-static int check_author(struct blog_req *r, struct blog_conn *c, int64_t author, struct st_error *err)
+/* The distinct tag names of tags (a JSON array of 0..10 strings), sorted (byte order, the
+ * order the tag aggregate reads them in); n returned. */
+static int tag_names(json_t *tags, const char *out[10])
 {
-    struct st_sql_stmt *st = blog_stmt(c, "SELECT 1 FROM users WHERE id = $1", true, err);
-    if (!st)
-        return ST_SQL_OTHER;
-    st_sql_bind_int64(st, 1, author);
-    int rc = st_sql_step(st, err);
-    st_sql_reset(st);
-    if (rc == 0) {
-        blog_fail(r, 422, "validation_failed", "1 field is invalid");
-        r->out = json_pack("[{s:s, s:s, s:s}]", "field", "author_id", "code", "not_found", "message",
-                           "no user with this id");
-        return 1;
-    }
-    return rc < 0 ? rc : 0;
-}
-
-/* Replace the post's tags with the body's (deduplicated by the database). */
-static int set_tags(struct blog_req *r, struct blog_conn *c, json_t *tags, struct st_error *err)
-{
-    struct st_sql_stmt *st = blog_stmt(c, "DELETE FROM post_tags WHERE post_id = $1", true, err);
-    if (!st)
-        return ST_SQL_OTHER;
-    st_sql_bind_int64(st, 1, r->id);
-    int rc = st_sql_step(st, err);
-    st_sql_reset(st);
+    int n = 0;
     size_t i;
     json_t *t;
     json_array_foreach(tags, i, t)
     {
-        if (rc)
-            break;
-        const char *name = json_string_value(t);
-        st = blog_stmt(c, "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", true, err);
-        if (!st)
-            return ST_SQL_OTHER;
-        st_sql_bind_text(st, 1, name, strlen(name));
-        rc = st_sql_step(st, err);
-        st_sql_reset(st);
-        if (rc)
-            break;
-        st = blog_stmt(c,
-                       "INSERT INTO post_tags (post_id, tag_id) SELECT CAST($1 AS bigint), id FROM tags WHERE name = $2"
-                       " ON CONFLICT DO NOTHING",
-                       true, err);
+        const char *s = json_string_value(t);
+        bool dup = false;
+        for (int k = 0; k < n && !dup; k++)
+            dup = !strcmp(out[k], s);
+        if (!dup && n < 10)
+            out[n++] = s;
+    }
+    for (int x = 1; x < n; x++) /* insertion sort: at most 10 */
+        for (int y = x; y > 0 && strcmp(out[y - 1], out[y]) > 0; y--) {
+            const char *tmp = out[y];
+            out[y] = out[y - 1];
+            out[y - 1] = tmp;
+        }
+    return n;
+}
+
+/* Give post r->id the tags names[0..n): two statements whatever n (new names into tags,
+ * then the links), after removing its old tags when replace. */
+static int set_tags(struct blog_req *r, struct blog_conn *c, const char *const *names, int n, bool replace,
+                    struct st_error *err)
+{
+    int rc = 0;
+    struct st_sql_stmt *st;
+    if (replace) {
+        st = blog_stmt(c, "DELETE FROM post_tags WHERE post_id = $1", true, err);
         if (!st)
             return ST_SQL_OTHER;
         st_sql_bind_int64(st, 1, r->id);
-        st_sql_bind_text(st, 2, name, strlen(name));
         rc = st_sql_step(st, err);
         st_sql_reset(st);
     }
+    if (rc || n == 0)
+        return rc;
+    char ins[400], link[400];
+    size_t a = (size_t)snprintf(ins, sizeof ins, "INSERT INTO tags (name) VALUES ");
+    size_t l = (size_t)snprintf(link, sizeof link,
+                                "INSERT INTO post_tags (post_id, tag_id) SELECT CAST($1 AS bigint), id FROM tags"
+                                " WHERE name IN (");
+    for (int i = 0; i < n; i++) {
+        a += (size_t)snprintf(ins + a, sizeof ins - a, "%s($%d)", i ? ", " : "", i + 1);
+        l += (size_t)snprintf(link + l, sizeof link - l, "%s$%d", i ? ", " : "", i + 2);
+    }
+    snprintf(ins + a, sizeof ins - a, " ON CONFLICT (name) DO NOTHING");
+    snprintf(link + l, sizeof link - l, ") ON CONFLICT DO NOTHING");
+    st = blog_stmt(c, ins, true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    for (int i = 0; i < n; i++)
+        st_sql_bind_text(st, i + 1, names[i], strlen(names[i]));
+    rc = st_sql_step(st, err);
+    st_sql_reset(st);
+    if (rc)
+        return rc;
+    st = blog_stmt(c, link, true, err);
+    if (!st)
+        return ST_SQL_OTHER;
+    st_sql_bind_int64(st, 1, r->id);
+    for (int i = 0; i < n; i++)
+        st_sql_bind_text(st, i + 2, names[i], strlen(names[i]));
+    rc = st_sql_step(st, err);
+    st_sql_reset(st);
     return rc;
 }
 
+/* The answer of a v1 create, from what was written (no read back): a new post has no
+ * comments, version 1, and the times it was given. */
+static json_t *created_v1(struct blog_req *r, int64_t author, const char *status, const char *const *tags, int n,
+                          int64_t now)
+{
+    json_t *p =
+        json_pack("{s:I, s:I, s:O, s:O, s:s}", "id", (json_int_t)r->id, "author_id", (json_int_t)author, "title",
+                  json_object_get(r->body, "title"), "body", json_object_get(r->body, "body"), "status", status);
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_string(tags[i]));
+    json_object_set_new(p, "tags", a);
+    json_object_set_new(p, "comment_count", json_integer(0));
+    json_object_set_new(p, "version", json_integer(1));
+    json_object_set_new(p, "created_at", blog_time_json(now));
+    json_object_set_new(p, "updated_at", blog_time_json(now));
+    json_object_set_new(p, "links",
+                        json_pack("{s:o, s:o, s:o}", "self", blog_link(r, "/posts/%lld", (long long)r->id), "author",
+                                  blog_link(r, "/users/%lld", (long long)author), "comments",
+                                  blog_link(r, "/posts/%lld/comments", (long long)r->id)));
+    return p;
+}
+
+/*
+ * INSERT (an unknown author_id is the foreign key's error, answered 422 like any invalid
+ * field), the tags in two statements, and for v1 the answer built from what was written:
+ * three statements in one transaction. v2 reads the post back for its embedded author.
+ */
 static int create_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
 {
     json_t *b = r->body;
     int64_t author = json_integer_value(json_object_get(b, "author_id"));
-    int rc = check_author(r, c, author, err);
-    if (rc)
-        return rc;
     struct st_sql_stmt *st = blog_stmt(c,
                                        "INSERT INTO posts (author_id, title, body, status, created_at, updated_at)"
                                        " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -301,21 +343,36 @@ static int create_tx(struct blog_req *r, struct blog_conn *c, struct st_error *e
         return ST_SQL_OTHER;
     json_t *title = json_object_get(b, "title"), *body = json_object_get(b, "body");
     const char *status = json_string_value(json_object_get(b, "status"));
+    status = status ? status : "draft";
+    int64_t now = blog_now();
     st_sql_bind_int64(st, 1, author);
     st_sql_bind_text(st, 2, json_string_value(title), json_string_length(title));
     st_sql_bind_text(st, 3, json_string_value(body), json_string_length(body));
-    st_sql_bind_text(st, 4, status ? status : "draft", strlen(status ? status : "draft"));
-    st_sql_bind_int64(st, 5, blog_now());
-    rc = st_sql_step(st, err);
+    st_sql_bind_text(st, 4, status, strlen(status));
+    st_sql_bind_int64(st, 5, now);
+    int rc = st_sql_step(st, err);
     if (rc == 1) {
         r->id = st_sql_column_int64(st, 0);
         rc = st_sql_step(st, err);
     }
     st_sql_reset(st);
-    rc = rc ? rc : set_tags(r, c, json_object_get(b, "tags"), err);
-    rc = rc ? rc : post_read(r, c, true, false, err);
+    if (rc == ST_SQL_FOREIGN_KEY) {
+        blog_fail(r, 422, "validation_failed", "1 field is invalid");
+        r->out = json_pack("[{s:s, s:s, s:s}]", "field", "author_id", "code", "not_found", "message",
+                           "no user with this id");
+        return 1;
+    }
+    const char *tags[10];
+    int n = tag_names(json_object_get(b, "tags"), tags);
+    rc = rc ? rc : set_tags(r, c, tags, n, false, err);
+    if (!rc && r->api == 1)
+        r->out = created_v1(r, author, status, tags, n, now);
+    else if (!rc)
+        rc = post_read(r, c, true, false, err);
     if (!rc) {
         r->status = 201;
+        r->etag_id = r->id;
+        r->etag_version = 1;
         snprintf(r->location, sizeof r->location, "/api/v%d/posts/%lld", r->api, (long long)r->id);
     }
     return rc;
@@ -372,7 +429,9 @@ static int update_tx(struct blog_req *r, struct blog_conn *c, struct st_error *e
         return rc;
     }
     json_t *tags = json_object_get(b, "tags");
-    rc = tags ? set_tags(r, c, tags, err) : 0;
+    const char *names[10];
+    int n = tags ? tag_names(tags, names) : 0;
+    rc = tags ? set_tags(r, c, names, n, true, err) : 0;
     return rc ? rc : post_read(r, c, true, false, err);
 }
 

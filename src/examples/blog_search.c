@@ -96,7 +96,7 @@ static void search(struct st_http_ex *x, const struct st_http_route_match *m, vo
     int qrc = st_http_query_get(x->req->query, "q", x->arena, &q);
     int lrc = st_http_query_get(x->req->query, "limit", x->arena, &lim);
     json_t *errors = json_array();
-    if (qrc || q.len == 0 || q.len > 200)
+    if (qrc || st_str_trim(q).len == 0 || q.len > 200) /* blank is empty */
         json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", "q", "code",
                                                 qrc == ST_ENOTFOUND ? "required" : "invalid", "message",
                                                 "give the words to search for (1 to 200 bytes)"));

