@@ -349,7 +349,7 @@ static int idem_lookup(struct blog_req *r, struct blog_conn *c, const char *hash
         rc = st_sql_step(del, err);
         return rc < 0 ? rc : 0;
     }
-    if (strcmp(st_sql_column_text(st, 0, NULL), hash)) {
+    if (strcmp(st_sql_column_text(st, 0, NULL), hash) != 0) {
         blog_fail(r, 422, "idempotency_key_reused", "this Idempotency-Key was used with a different request");
         return 1;
     }
@@ -473,7 +473,7 @@ static int wire(struct blog *b)
 {
     struct st_http_app *app = &b->app;
     app->problem_codes = true; /* 404 and 405 of the router carry a code like ours */
-    struct st_http_ratelimit_opts rl = { .limit = b->rate_limit, .window_ms = 3600 * 1000, .exempt = exempt };
+    struct st_http_ratelimit_opts rl = { .limit = b->rate_limit, .window_ms = 3600 * 1000LL, .exempt = exempt };
     int rc = 0;
     rc = rc ? rc : st_http_app_use(app, st_http_mw_request_id());
     if (!b->no_access_log)
@@ -532,7 +532,7 @@ static int migrate_cmd(int argc, char **argv)
     int n = argc;
     bool has_db = false;
     for (int i = 1; i < argc; i++)
-        has_db |= !strcmp(argv[i], "--db");
+        has_db |= argv[i] && !strcmp(argv[i], "--db");
     if (!has_db) {
         args[n++] = "--db";
         args[n++] = (char *)url;

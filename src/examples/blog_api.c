@@ -307,7 +307,7 @@ static int add_route(const char *method, const char *pattern, void *arg)
 {
     struct gen *g = arg;
     size_t pl = strlen(g->prefix);
-    if (strncmp(pattern, g->prefix, pl) || pattern[pl] != '/')
+    if (strncmp(pattern, g->prefix, pl) != 0 || pattern[pl] != '/')
         return 0;
     const struct op_doc *d = op_find(method, pattern + pl);
     if (!d) { /* every route served is documented: a new route without a description fails the start */

@@ -418,7 +418,7 @@ static int load_cursor_key(struct st_sql_db *db, struct blog *b, struct st_error
         return st_error_set(err, ST_EINTERNAL, "getrandom failed");
     char hex[33];
     for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", k[i]);
+        snprintf(hex + 2 * (size_t)i, 3, "%02x", k[i]);
     struct st_sql_stmt *st = NULL;
     int rc = st_sql_prepare(
         db, "INSERT INTO blog_meta (name, value) VALUES ('cursor_key', $1) ON CONFLICT (name) DO NOTHING", &st, err);
@@ -437,7 +437,7 @@ static int load_cursor_key(struct st_sql_db *db, struct blog *b, struct st_error
         const char *v = st_sql_column_text(st, 0, &len);
         rc = len == 32 ? 0 : st_error_set(err, ST_SQL_OTHER, "blog_meta.cursor_key is not 32 hex digits");
         for (int i = 0; !rc && i < 16; i++) {
-            int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+            int hi = hexval(v[2 * (size_t)i]), lo = hexval(v[2 * (size_t)i + 1]);
             if (hi < 0 || lo < 0)
                 rc = st_error_set(err, ST_SQL_OTHER, "blog_meta.cursor_key is not 32 hex digits");
             else

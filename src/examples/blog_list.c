@@ -203,7 +203,7 @@ static int cursor_decode(const struct blog *b, const char *c, struct blog_list *
     const char *dir = json_string_value(json_array_get(a, 0));
     const char *sort = json_string_value(json_array_get(a, 1));
     /* a cursor belongs to its order: another sort would make its keys meaningless */
-    if (!dir || !sort || strcmp(sort, l->sort_raw) || json_array_size(a) != (size_t)l->nsort + 2) {
+    if (!dir || !sort || strcmp(sort, l->sort_raw) != 0 || json_array_size(a) != (size_t)l->nsort + 2) {
         json_decref(a);
         return -1;
     }
@@ -325,7 +325,7 @@ static void parse_filters(struct st_http_ex *x, struct blog_list *l, json_t *err
     if ((v = param(x, "author_id", enc)) && !parse_int(v, 1, INT64_MAX, &l->author_id))
         bad(errors, "author_id", "invalid", "must be a positive integer");
     if ((v = param(x, "status", enc))) {
-        if (strcmp(v, "draft") && strcmp(v, "published"))
+        if (strcmp(v, "draft") != 0 && strcmp(v, "published") != 0)
             bad(errors, "status", "enum", "must be draft or published");
         else
             l->status = v;
@@ -349,7 +349,7 @@ static void parse_filters(struct st_http_ex *x, struct blog_list *l, json_t *err
             l->q = v;
     }
     if ((v = param(x, "include_deleted", enc))) {
-        if (strcmp(v, "true") && strcmp(v, "false"))
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
             bad(errors, "include_deleted", "invalid", "must be true or false");
         l->include_deleted = !strcmp(v, "true");
     }

@@ -712,7 +712,7 @@ static json_t *resolve(json_t *doc, json_t *s)
 {
     const char *ref = json_string_value(json_object_get(s, "$ref"));
     const char *pfx = "#/components/schemas/";
-    if (!ref || strncmp(ref, pfx, strlen(pfx)))
+    if (!ref || strncmp(ref, pfx, strlen(pfx)) != 0)
         return s;
     return json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), ref + strlen(pfx));
 }
@@ -898,8 +898,8 @@ static bool q75_dates(struct st_grade *g)
     json_int_t id = id_of(p);
     json_decref(p);
     char past[40], future[40], t[256];
-    st_time_format_rfc3339(st_time_wall_ms() - 3600 * 1000, past);
-    st_time_format_rfc3339(st_time_wall_ms() + 3600 * 1000, future);
+    st_time_format_rfc3339(st_time_wall_ms() - 3600 * 1000LL, past);
+    st_time_format_rfc3339(st_time_wall_ms() + 3600 * 1000LL, future);
     json_int_t got[100];
     snprintf(t, sizeof t, "/api/v1/posts?author_id=%lld&created_after=%s&created_before=%s&limit=100", (long long)u,
              past, future);
@@ -1091,7 +1091,7 @@ static bool q80_pages(struct st_grade *g)
         return false;
     char t[512];
     snprintf(t, sizeof t, "/api/v1/posts?author_id=%lld&limit=2&sort=id", (long long)u);
-    json_int_t seen[16];
+    json_int_t seen[16] = { 0 };
     int ns = 0;
     for (int page = 0; page < 8 && t[0]; page++) {
         json_t *l = bget_obj(&k, t, 200);
@@ -1541,7 +1541,7 @@ static bool q77_all_fields(struct st_grade *g)
     char f[256];
     if (!r || !error_fields(&k, r, f, sizeof f))
         return false;
-    if (strcmp(f, "admin,email,name"))
+    if (strcmp(f, "admin,email,name") != 0)
         return g_fail(g,
                       "a user with a number name, a bad email and an unknown field: errors[] must name all three "
                       "(admin, email, name), got [%s]",
@@ -1578,7 +1578,7 @@ static bool q77_limits(struct st_grade *g)
     char f[256];
     if (!r || !error_fields(&k, r, f, sizeof f))
         return false;
-    if (strcmp(f, "tags,title"))
+    if (strcmp(f, "tags,title") != 0)
         return g_fail(g, "a 201-character title and 11 tags: errors[] must name tags and title, got [%s]", f);
     b = json_pack("{s:I, s:s}", "author_id", u, "body", "no title");
     r = bdo(&k, "POST", "/api/v1/posts", b, NULL, NULL);
