@@ -336,8 +336,10 @@ static int idem_lookup(struct blog_req *r, struct blog_conn *c, const char *hash
     st_sql_bind_text(st, 1, r->client, strlen(r->client));
     st_sql_bind_text(st, 2, r->idem_key, strlen(r->idem_key));
     int rc = st_sql_step(st, err);
-    if (rc != 1)
+    if (rc != 1) {
+        st_sql_reset(st);
         return rc;
+    }
     if (st_sql_column_int64(st, 4) < blog_now() - BLOG_IDEM_TTL_S) { /* expired: forget it */
         st_sql_reset(st);
         struct st_sql_stmt *del =
@@ -350,6 +352,7 @@ static int idem_lookup(struct blog_req *r, struct blog_conn *c, const char *hash
         return rc < 0 ? rc : 0;
     }
     if (strcmp(st_sql_column_text(st, 0, NULL), hash) != 0) {
+        st_sql_reset(st);
         blog_fail(r, 422, "idempotency_key_reused", "this Idempotency-Key was used with a different request");
         return 1;
     }
@@ -362,6 +365,7 @@ static int idem_lookup(struct blog_req *r, struct blog_conn *c, const char *hash
     r->text_len = len;
     r->text_type = "application/json";
     r->replayed = true;
+    st_sql_reset(st);
     return 1;
 }
 

@@ -523,6 +523,15 @@ struct blog_conn *blog_conn_get(struct blog *b, struct st_error *err)
 
 void blog_conn_put(struct blog *b, struct blog_conn *c)
 {
+    /* No statement may stay active between requests: on SQLite an unfinished SELECT keeps
+     * a read snapshot open, and the connection's next BEGIN IMMEDIATE would then fail
+     * with SQLITE_BUSY_SNAPSHOT instead of waiting for the write lock. */
+    for (int i = 0; i < BLOG_STMT_CACHE; i++) {
+        if (c->cache[i].st)
+            st_sql_reset(c->cache[i].st);
+        if (c->rcache[i].st)
+            st_sql_reset(c->rcache[i].st);
+    }
     /* a connection left in a transaction or broken is not worth keeping */
     if (c->broken || st_sql_depth(c->db) > 0) {
         conn_free(c);
