@@ -466,6 +466,17 @@ void blog_preconditions(struct st_http_ex *x, struct blog_req *r, int64_t id)
     r->if_none_match_version = inm.ptr ? blog_etag_list(inm, id) : -2;
 }
 
+int blog_route_all(struct st_http_app *app, struct blog_ver *v, const struct blog_route *routes, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        char p[96];
+        snprintf(p, sizeof p, "%s%s", v->prefix, routes[i].suffix);
+        rc = st_http_app_route(app, routes[i].method, p, routes[i].fn, v);
+    }
+    return rc;
+}
+
 /* ---- the app ------------------------------------------------------------------------- */
 
 static const char *const exempt[] = {

@@ -314,6 +314,13 @@ int64_t blog_etag_list(struct st_str h, int64_t id);
 
 /* ---- resources ---- */
 
+/* One route of a resource: method and path under the version prefix ("/posts/:id"). */
+struct blog_route {
+    const char *method, *suffix;
+    void (*fn)(struct st_http_ex *x, const struct st_http_route_match *m, void *data);
+};
+/* Register routes[0..n) under v->prefix with v as their data; 0 or a routing status. */
+int blog_route_all(struct st_http_app *app, struct blog_ver *v, const struct blog_route *routes, size_t n);
 /* Register a resource's routes under v->prefix; 0 or a routing status. */
 int blog_users_routes(struct st_http_app *app, struct blog_ver *v);
 int blog_posts_routes(struct st_http_app *app, struct blog_ver *v);

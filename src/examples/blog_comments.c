@@ -298,19 +298,10 @@ static void comments_delete(struct st_http_ex *x, const struct st_http_route_mat
 
 int blog_comments_routes(struct st_http_app *app, struct blog_ver *v)
 {
-    static const struct {
-        const char *method, *suffix;
-        void (*fn)(struct st_http_ex *, const struct st_http_route_match *, void *);
-    } routes[] = {
+    static const struct blog_route routes[] = {
         { "GET", "/posts/:id/comments", comments_list }, { "POST", "/posts/:id/comments", comments_create },
         { "GET", "/comments/:id", comments_get },        { "PATCH", "/comments/:id", comments_update },
         { "DELETE", "/comments/:id", comments_delete },
     };
-    int rc = 0;
-    for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++) {
-        char p[96];
-        snprintf(p, sizeof p, "%s%s", v->prefix, routes[i].suffix);
-        rc = st_http_app_route(app, routes[i].method, p, routes[i].fn, v);
-    }
-    return rc;
+    return blog_route_all(app, v, routes, sizeof routes / sizeof routes[0]);
 }

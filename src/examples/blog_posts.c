@@ -661,10 +661,7 @@ static void posts_archive(struct st_http_ex *x, const struct st_http_route_match
 
 int blog_posts_routes(struct st_http_app *app, struct blog_ver *v)
 {
-    static const struct {
-        const char *method, *suffix;
-        void (*fn)(struct st_http_ex *, const struct st_http_route_match *, void *);
-    } routes[] = {
+    static const struct blog_route routes[] = {
         { "GET", "/posts", posts_list },
         { "POST", "/posts", posts_create },
         { "GET", "/posts/:id", posts_get },
@@ -674,11 +671,5 @@ int blog_posts_routes(struct st_http_app *app, struct blog_ver *v)
         { "POST", "/posts/:id/restore", posts_restore },
         { "POST", "/posts/:id/archive", posts_archive },
     };
-    int rc = 0;
-    for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++) {
-        char p[96];
-        snprintf(p, sizeof p, "%s%s", v->prefix, routes[i].suffix);
-        rc = st_http_app_route(app, routes[i].method, p, routes[i].fn, v);
-    }
-    return rc;
+    return blog_route_all(app, v, routes, sizeof routes / sizeof routes[0]);
 }

@@ -302,19 +302,10 @@ static void users_posts(struct st_http_ex *x, const struct st_http_route_match *
 
 int blog_users_routes(struct st_http_app *app, struct blog_ver *v)
 {
-    static const struct {
-        const char *method, *suffix;
-        void (*fn)(struct st_http_ex *, const struct st_http_route_match *, void *);
-    } routes[] = {
+    static const struct blog_route routes[] = {
         { "GET", "/users", users_list },          { "POST", "/users", users_create },
         { "GET", "/users/:id", users_get },       { "PATCH", "/users/:id", users_update },
         { "DELETE", "/users/:id", users_delete }, { "GET", "/users/:id/posts", users_posts },
     };
-    int rc = 0;
-    for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++) {
-        char p[96];
-        snprintf(p, sizeof p, "%s%s", v->prefix, routes[i].suffix);
-        rc = st_http_app_route(app, routes[i].method, p, routes[i].fn, v);
-    }
-    return rc;
+    return blog_route_all(app, v, routes, sizeof routes / sizeof routes[0]);
 }
