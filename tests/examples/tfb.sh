@@ -30,47 +30,8 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# start NAME ARGS... - `strata example bench --listen 127.0.0.1:0 ARGS`; sets pid and port.
-start() {
-    local name=$1
-    shift
-    port=
-    "$S" example bench --listen 127.0.0.1:0 --server-header "$@" >"$T/$name.out" 2>"$T/$name.err" &
-    pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 300); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$T/$name.out")
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ -z "$port" ]; then
-        tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
-        return 1
-    fi
-    tap_result 1 "$name: started (migrated, seeded, listening)"
-}
-
-# stop NAME - SIGTERM, then the exit status must be 0 within 20 s (leaks would fail it).
-stop() {
-    local name=$1 st
-    kill -TERM "$pid"
-    for _ in $(seq 200); do
-        ps -o stat= -p "$pid" 2>/dev/null | grep -qv '^Z' || break
-        sleep 0.1
-    done
-    if ps -o stat= -p "$pid" 2>/dev/null | grep -qv '^Z'; then
-        kill -9 "$pid"
-        wait "$pid" 2>/dev/null
-        tap_result 0 "$name: stops on SIGTERM" "still running after 20 s"
-        return
-    fi
-    wait "$pid"
-    st=$?
-    if [ "$st" = 0 ]; then tap_result 1 "$name: stops cleanly on SIGTERM"; else
-        tap_result 0 "$name: stops cleanly on SIGTERM" "exit $st: $(tail -30 "$T/$name.err")"
-    fi
-}
+. "$SRCROOT/tests/examples/lib.sh"
+APP_ARGS=(example bench --server-header)
 
 # db_rows SQL - rows of a query against the backend under test, "a b" per line.
 db_rows() {
