@@ -477,6 +477,16 @@ int blog_route_all(struct st_http_app *app, struct blog_ver *v, const struct blo
     return rc;
 }
 
+void blog_submit_id(struct st_http_ex *x, void *data, void (*op)(struct blog_req *r, struct blog_conn *c), bool writes)
+{
+    struct blog_req *r = blog_req_new(x, data);
+    if (!blog_path_id(x, "id", &r->id))
+        return;
+    r->op = op;
+    r->writes = writes;
+    blog_submit(r);
+}
+
 /* ---- the app ------------------------------------------------------------------------- */
 
 static const char *const exempt[] = {

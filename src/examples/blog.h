@@ -191,6 +191,9 @@ void blog_create(struct blog_req *r, struct blog_conn *c,
 bool blog_idem_parse(struct st_http_ex *x, struct blog_req *r);
 /* Parse If-Match / If-None-Match of x for resource id into r. */
 void blog_preconditions(struct st_http_ex *x, struct blog_req *r, int64_t id);
+/* The whole handler of a route that needs only the path's id: op on a database thread
+ * (writes: on the primary, a write for caches and read-your-writes). */
+void blog_submit_id(struct st_http_ex *x, void *data, void (*op)(struct blog_req *r, struct blog_conn *c), bool writes);
 /* Run r->op on a database thread, then answer. */
 void blog_submit(struct blog_req *r);
 /* A new request for x (arena), with api and client filled in; data is the route's blog_ver. */

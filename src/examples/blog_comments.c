@@ -267,11 +267,7 @@ static void comments_create(struct st_http_ex *x, const struct st_http_route_mat
 static void comments_get(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    struct blog_req *r = blog_req_new(x, data);
-    if (!blog_path_id(x, "id", &r->id))
-        return;
-    r->op = get_op;
-    blog_submit(r);
+    blog_submit_id(x, data, get_op, false);
 }
 
 static void comments_update(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
@@ -288,12 +284,7 @@ static void comments_update(struct st_http_ex *x, const struct st_http_route_mat
 static void comments_delete(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    struct blog_req *r = blog_req_new(x, data);
-    if (!blog_path_id(x, "id", &r->id))
-        return;
-    r->op = delete_op;
-    r->writes = true;
-    blog_submit(r);
+    blog_submit_id(x, data, delete_op, true);
 }
 
 int blog_comments_routes(struct st_http_app *app, struct blog_ver *v)

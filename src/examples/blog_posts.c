@@ -631,32 +631,22 @@ static void posts_patch(struct st_http_ex *x, const struct st_http_route_match *
     posts_write(x, data, false);
 }
 
-static void posts_id_op(struct st_http_ex *x, void *data, void (*op)(struct blog_req *, struct blog_conn *))
-{
-    struct blog_req *r = blog_req_new(x, data);
-    if (!blog_path_id(x, "id", &r->id))
-        return;
-    r->op = op;
-    r->writes = true;
-    blog_submit(r);
-}
-
 static void posts_delete(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    posts_id_op(x, data, delete_op);
+    blog_submit_id(x, data, delete_op, true);
 }
 
 static void posts_restore(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    posts_id_op(x, data, restore_op);
+    blog_submit_id(x, data, restore_op, true);
 }
 
 static void posts_archive(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    posts_id_op(x, data, archive_op);
+    blog_submit_id(x, data, archive_op, true);
 }
 
 int blog_posts_routes(struct st_http_app *app, struct blog_ver *v)

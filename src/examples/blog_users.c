@@ -261,11 +261,7 @@ static void users_create(struct st_http_ex *x, const struct st_http_route_match 
 static void users_get(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    struct blog_req *r = blog_req_new(x, data);
-    if (!blog_path_id(x, "id", &r->id))
-        return;
-    r->op = get_op;
-    blog_submit(r);
+    blog_submit_id(x, data, get_op, false);
 }
 
 static void users_update(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
@@ -282,12 +278,7 @@ static void users_update(struct st_http_ex *x, const struct st_http_route_match 
 static void users_delete(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
 {
     (void)m;
-    struct blog_req *r = blog_req_new(x, data);
-    if (!blog_path_id(x, "id", &r->id))
-        return;
-    r->op = delete_op;
-    r->writes = true;
-    blog_submit(r);
+    blog_submit_id(x, data, delete_op, true);
 }
 
 static void users_posts(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
