@@ -18,9 +18,9 @@ groups=("$@")
 for g in "${groups[@]}"; do
     case "$g" in
     build) add "build: compiler, Meson/Ninja, SQLite, jansson, zlib and md4c headers" \
-               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev libmd4c-html0-dev liburing-dev ;;
+               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev libmd4c-dev libmd4c-html0-dev liburing-dev ;;
     test)  add "build: compiler, Meson/Ninja, SQLite, jansson, zlib and md4c headers" \
-               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev libmd4c-html0-dev liburing-dev
+               gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev zlib1g-dev libmd4c-dev libmd4c-html0-dev liburing-dev
            add "test: cmocka unit tests, sqlite3 for database checks, ASan/UBSan runtimes" \
                libcmocka-dev sqlite3 libasan8 libubsan1 procps
            add "test: python3 runs the deliberately wrong servers of tests/grade" python3
