@@ -247,6 +247,58 @@ void blog_submit(struct blog_req *r)
     }
 }
 
+/* ---- the pipelined read path (PostgreSQL, no replica) ------------------------------- */
+
+struct st_sql_pool *blog_read_pool(const struct blog_req *r)
+{
+    return r->b->apools ? r->b->apools[r->x->worker] : NULL;
+}
+
+struct batch_call {
+    struct blog_req *r;
+    void (*read)(struct blog_req *r, const struct st_sql_batch *bt);
+};
+
+static void batch_done(struct st_sql_batch *bt, int status, void *arg)
+{
+    struct batch_call *call = arg;
+    struct blog_req *r = call->r;
+    r->queries = st_sql_batch_queries(bt);
+    if (status)
+        blog_db_error(r, status, st_sql_batch_error(bt));
+    else
+        call->read(r, bt);
+    st_sql_batch_free(bt);
+    blog_finish(r);
+}
+
+void blog_submit_batch(struct blog_req *r, struct st_sql_batch *bt,
+                       void (*read)(struct blog_req *r, const struct st_sql_batch *bt))
+{
+    struct batch_call *call = st_arena_alloc(r->x->arena, sizeof *call);
+    *call = (struct batch_call){ r, read };
+    st_http_async(r->x);
+    st_sql_batch_submit(bt, NULL, batch_done, call);
+}
+
+int64_t blog_col_int64(const struct blog_row *w, int col)
+{
+    return w->st ? st_sql_column_int64(w->st, col) : st_sql_result_int64(w->bt, w->q, w->row, col);
+}
+
+const char *blog_col_text(const struct blog_row *w, int col, size_t *len)
+{
+    const char *s = w->st ? st_sql_column_text(w->st, col, len) : st_sql_result_text(w->bt, w->q, w->row, col, len);
+    if (!s && len)
+        *len = 0;
+    return s ? s : "";
+}
+
+bool blog_col_null(const struct blog_row *w, int col)
+{
+    return w->st ? st_sql_column_is_null(w->st, col) : st_sql_result_is_null(w->bt, w->q, w->row, col);
+}
+
 /* ---- helpers of the resources ------------------------------------------------------- */
 
 json_t *blog_link(const struct blog_req *r, const char *fmt, ...)
@@ -516,6 +568,27 @@ static int wire(struct blog *b)
     return rc;
 }
 
+/* Each worker loop's pool for the pipelined reads (serve). */
+static int worker_start(struct st_io_loop *loop, int index, void *arg)
+{
+    struct blog *b = arg;
+    struct st_sql_pool_opts po = { .url = b->url, .max_size = b->pool_size, .name = "blog" };
+    struct st_error err = { 0 };
+    int rc = st_sql_pool_new(loop, &po, &b->apools[index], &err);
+    if (rc)
+        st_log_error("blog: cannot make the worker's database pool", ST_LOG_INT("worker", index),
+                     ST_LOG_STR("error", err.msg));
+    return rc;
+}
+
+static void worker_stop(struct st_io_loop *loop, int index, void *arg)
+{
+    (void)loop;
+    struct blog *b = arg;
+    st_sql_pool_free(b->apools[index]);
+    b->apools[index] = NULL;
+}
+
 static int serve(struct blog *b, const char *listen, int workers, struct st_error *err)
 {
     if (wire(b) || blog_api_build(b))
@@ -532,7 +605,15 @@ static int serve(struct blog *b, const char *listen, int workers, struct st_erro
                                     .on_ready = st_example_print_ready,
                                     .on_reload = st_example_on_reload,
                                     .arg = host };
+    if (b->backend == ST_SQL_POSTGRES && !b->replica_url) {
+        b->apools = st_xcalloc((size_t)workers, sizeof *b->apools);
+        o.worker_start = worker_start;
+        o.worker_stop = worker_stop;
+        o.worker_arg = b;
+    }
     rc = st_http_serve(&o, &cfg, err);
+    free(b->apools);
+    b->apools = NULL;
     st_io_pool_free(b->pool, true); /* the server drained: no job is left */
     b->pool = NULL;
     return rc;
@@ -585,7 +666,8 @@ int st_example_blog(int argc, char **argv)
         { "seed-value", 0, ST_FLAG_INT, &seed, "S", "the random seed of --seed", 0, INT64_MAX, NULL },
         { "workers", 'w', ST_FLAG_INT, &workers, "N", "event loop threads", 1, 256, NULL },
         { "db-threads", 0, ST_FLAG_INT, &threads, "N",
-          "database threads, one connection each (0: 4 for SQLite, 16 for PostgreSQL)", 0, 256, NULL },
+          "database threads, one connection each (0: 4 for SQLite, 16 for PostgreSQL); on PostgreSQL"
+          " as many connections again for the hot reads, shared among the workers", 0, 256, NULL },
         { "rate-limit", 0, ST_FLAG_INT, &rate, "N", "requests per hour per client", 1, 100000000, NULL },
         { "no-access-log", 0, ST_FLAG_BOOL, &no_access_log, NULL, "do not log every request (benchmarks)", 0, 0, NULL },
         { "debug-queries", 0, ST_FLAG_BOOL, &debug_queries, NULL,
@@ -622,6 +704,8 @@ int st_example_blog(int argc, char **argv)
     rc = blog_db_init(b, seed_users, (uint64_t)seed, &err);
     if (!rc) {
         b->db_threads = threads > 0 ? (int)threads : b->backend == ST_SQL_POSTGRES ? 16 : 4;
+        /* the pipelined reads' connections: as many again, shared among the workers */
+        b->pool_size = b->db_threads / (int)workers > 2 ? b->db_threads / (int)workers : 2;
         rc = serve(b, listen, (int)workers, &err);
     }
     rc = rc ? st_cli_fail(&err) : ST_EXIT_OK;

@@ -12,6 +12,11 @@
  *   3. back on the loop: blog_finish turns r into the HTTP response.
  * The database thread never touches the exchange; the loop never touches the database.
  *
+ * The hot reads on PostgreSQL without a replica (a post, a post's comments) skip step 2:
+ * the handler builds an st_sql_batch for its worker loop's own pool (pipelined, one round
+ * trip whatever the number of queries, no thread hand-off) and its done callback fills r
+ * from the results, with the same row builders (struct blog_row reads either source).
+ *
  * Files: blog.c (flags, app wiring, serving, the request plumbing), blog_db.c (migrations,
  * seeding, connections and their statement cache), blog_api.c (schemas, OpenAPI, docs
  * page), blog_list.c (list parameters, cursors, links, CSV), blog_users.c, blog_posts.c,
@@ -71,7 +76,9 @@ struct blog {
     uint64_t write_gen;        /* bumped after every successful write (atomic) */
     struct st_http_app app;
     struct blog_ver ver[2];
-    unsigned rate_limit; /* requests per hour per client */
+    struct st_sql_pool **apools; /* per worker loop (PostgreSQL, no replica), else NULL */
+    int pool_size;               /* connections per worker pool (--db-threads) */
+    unsigned rate_limit;         /* requests per hour per client */
     char *openapi[2];    /* documents for v1, v2 (built once at start) */
     char *docs_html;
 };
@@ -152,6 +159,7 @@ struct blog_req {
     int64_t if_match_version;      /* -1: If-Match: *; 0: no tag of this resource */
     int64_t if_none_match_version; /* -1 none */
     char wait_lsn[32];             /* read-your-writes: replica must reach this; "" none */
+    void *read_state;              /* a pipelined read's own state (arena) */
 
     /* outputs */
     int status;
@@ -208,6 +216,30 @@ bool blog_path_id(struct st_http_ex *x, const char *name, int64_t *out);
 /* The request body validated against s (flags: ST_SCHEMA_CHECK_REQUIRED) into *out (the
  * caller owns it); false after answering 415, 400 or 422. */
 bool blog_body(struct st_http_ex *x, json_t **out, const struct st_schema *s, unsigned flags);
+
+/*
+ * The hot reads' pipelined path: the pool of x's worker loop when the reads may skip the
+ * database threads (PostgreSQL, no replica), else NULL (use blog_submit).
+ */
+struct st_sql_pool *blog_read_pool(const struct blog_req *r);
+/*
+ * Send bt (built on blog_read_pool(r)); on the loop, read(r, bt) fills r from the results
+ * once every query succeeded (a failure answers 500/503 itself), then r is answered.
+ */
+void blog_submit_batch(struct blog_req *r, struct st_sql_batch *bt,
+                       void (*read)(struct blog_req *r, const struct st_sql_batch *bt));
+
+/* A row the answer builders read: the current row of st (a database thread), or row `row`
+ * of query q of a finished batch bt (the loop). */
+struct blog_row {
+    struct st_sql_stmt *st;
+    const struct st_sql_batch *bt;
+    int q, row;
+};
+int64_t blog_col_int64(const struct blog_row *w, int col);
+/* NULL reads as ""; len may be NULL. */
+const char *blog_col_text(const struct blog_row *w, int col, size_t *len);
+bool blog_col_null(const struct blog_row *w, int col);
 
 /* "/api/v1/posts/7" into a JSON string. */
 json_t *blog_link(const struct blog_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -285,6 +317,8 @@ void blog_q_sql(struct blog_q *q, const char *s);
 void blog_q_int(struct blog_q *q, int64_t v);      /* appends "$n" */
 void blog_q_text(struct blog_q *q, const char *s); /* appends "$n" */
 void blog_q_bind(const struct blog_q *q, struct st_sql_stmt *st);
+/* Append q to bt as its next query, with its values. Returns the query's index. */
+int blog_q_batch(const struct blog_q *q, struct st_sql_batch *bt);
 
 /* Parse the list parameters of x into l for kind (v2: cursor by default). 0, or answers 400
  * with every bad parameter and returns -1. */
@@ -297,7 +331,7 @@ void blog_list_tail(const struct blog_list *l, struct blog_q *q);
 /* ", <key1>, <key2> ..." : the sort keys as extra trailing columns. */
 void blog_list_keys(const struct blog_list *l, struct blog_q *q);
 /* The sort keys of the current row (the trailing nkeys columns from col) as a JSON array. */
-json_t *blog_list_row_keys(const struct blog_list *l, struct st_sql_stmt *st, int col);
+json_t *blog_list_row_keys(const struct blog_list *l, const struct blog_row *w, int col);
 /* Build r->out (JSON: data, meta, links) or r->text (CSV) from a page of rows read with
  * blog_list_tail: rows and keys hold up to limit+1 entries (the extra one is dropped and
  * means "more"); total: the count in offset mode (-1 otherwise). Takes rows and keys. */

@@ -7,25 +7,40 @@
 
 #include "examples/blog.h"
 
-static const char COMMENT_COLS[] = "SELECT c.id, c.post_id, c.author_id, c.body, c.created_at, c.updated_at, u.name";
-#define COMMENT_FROM                                                                                                   \
-    " FROM comments c JOIN users u ON u.id = c.author_id JOIN posts p ON p.id = c.post_id AND p.deleted_at IS NULL"
 #define COMMENT_NCOLS 7
 
-static json_t *comment_row(struct blog_req *r, struct st_sql_stmt *st)
+/* The comment columns (the author's name only for v2, which embeds it), then after the
+ * caller's extra columns comment_from. */
+static void comment_select(struct blog_q *q, const struct blog_req *r)
 {
-    int64_t id = st_sql_column_int64(st, 0), post = st_sql_column_int64(st, 1), author = st_sql_column_int64(st, 2);
+    blog_q_sql(q, r->api == 2 ? "SELECT c.id, c.post_id, c.author_id, c.body, c.created_at, c.updated_at, u.name"
+                              : "SELECT c.id, c.post_id, c.author_id, c.body, c.created_at, c.updated_at, NULL");
+}
+
+/* author_id is a NOT NULL foreign key: v1 goes without the join, which never drops a row. */
+static void comment_from(struct blog_q *q, const struct blog_req *r)
+{
+    if (r->api == 2)
+        blog_q_sql(q, " FROM comments c JOIN users u ON u.id = c.author_id"
+                      " JOIN posts p ON p.id = c.post_id AND p.deleted_at IS NULL");
+    else
+        blog_q_sql(q, " FROM comments c JOIN posts p ON p.id = c.post_id AND p.deleted_at IS NULL");
+}
+
+static json_t *comment_row(struct blog_req *r, const struct blog_row *w)
+{
+    int64_t id = blog_col_int64(w, 0), post = blog_col_int64(w, 1), author = blog_col_int64(w, 2);
     size_t bl = 0, an = 0;
-    const char *body = st_sql_column_text(st, 3, &bl);
-    const char *name = st_sql_column_text(st, 6, &an);
+    const char *body = blog_col_text(w, 3, &bl);
+    const char *name = blog_col_text(w, 6, &an);
     json_t *o = json_pack("{s:I, s:I}", "id", (json_int_t)id, "post_id", (json_int_t)post);
     if (r->api == 2)
         json_object_set_new(o, "author", json_pack("{s:I, s:s%}", "id", (json_int_t)author, "name", name, an));
     else
         json_object_set_new(o, "author_id", json_integer(author));
     json_object_set_new(o, "body", json_stringn(body, bl));
-    json_object_set_new(o, "created_at", blog_time_json(st_sql_column_int64(st, 4)));
-    json_object_set_new(o, "updated_at", blog_time_json(st_sql_column_int64(st, 5)));
+    json_object_set_new(o, "created_at", blog_time_json(blog_col_int64(w, 4)));
+    json_object_set_new(o, "updated_at", blog_time_json(blog_col_int64(w, 5)));
     json_object_set_new(o, "links",
                         json_pack("{s:o, s:o, s:o}", "self", blog_link(r, "/comments/%lld", (long long)id), "post",
                                   blog_link(r, "/posts/%lld", (long long)post), "author",
@@ -35,16 +50,20 @@ static json_t *comment_row(struct blog_req *r, struct st_sql_stmt *st)
 
 static int comment_read(struct blog_req *r, struct blog_conn *c, bool write, struct st_error *err)
 {
-    char sql[400];
-    snprintf(sql, sizeof sql, "%s" COMMENT_FROM " WHERE c.id = $1", COMMENT_COLS);
-    struct st_sql_stmt *st = blog_stmt(c, sql, write, err);
+    struct blog_q q;
+    blog_q_init(&q);
+    comment_select(&q, r);
+    comment_from(&q, r);
+    blog_q_sql(&q, " WHERE c.id = $1");
+    struct st_sql_stmt *st = blog_stmt(c, q.sql.data, write, err);
+    blog_q_free(&q);
     if (!st)
         return ST_SQL_OTHER;
     st_sql_bind_int64(st, 1, r->id);
     int rc = st_sql_step(st, err);
     if (rc == 1) {
         json_decref(r->out);
-        r->out = comment_row(r, st);
+        r->out = comment_row(r, &(struct blog_row){ .st = st });
         rc = 0;
     } else if (rc == 0) {
         blog_fail(r, 404, "not_found", "no comment %lld", (long long)r->id);
@@ -54,10 +73,13 @@ static int comment_read(struct blog_req *r, struct blog_conn *c, bool write, str
     return rc;
 }
 
+#define POST_EXISTS_SQL "SELECT 1 FROM posts WHERE id = $1 AND deleted_at IS NULL"
+#define COMMENT_COUNT_SQL "SELECT count(*) FROM comments WHERE post_id = $1"
+
 /* The post exists and is not deleted: 0, 1 with 404 set, or < 0. */
 static int post_exists(struct blog_req *r, struct blog_conn *c, int64_t post, bool write, struct st_error *err)
 {
-    struct st_sql_stmt *st = blog_stmt(c, "SELECT 1 FROM posts WHERE id = $1 AND deleted_at IS NULL", write, err);
+    struct st_sql_stmt *st = blog_stmt(c, POST_EXISTS_SQL, write, err);
     if (!st)
         return ST_SQL_OTHER;
     st_sql_bind_int64(st, 1, post);
@@ -70,19 +92,36 @@ static int post_exists(struct blog_req *r, struct blog_conn *c, int64_t post, bo
     return rc < 0 ? rc : 0;
 }
 
+/* The total of an offset page: from the cache (true), or the caller counts and puts it
+ * under key, which gets the count query's cache key. */
+static bool cached_total(struct blog_req *r, char key[64], int64_t *total)
+{
+    snprintf(key, 64, "comments of %lld", (long long)r->list.parent_id);
+    return r->list.cursor_mode || blog_count_get(r->b, key, total);
+}
+
+/* The page of the post's comments into q (blog_list_tail: limit + 1 rows, keys last). */
+static void page_query(struct blog_req *r, struct blog_q *q)
+{
+    blog_q_init(q);
+    comment_select(q, r);
+    blog_list_keys(&r->list, q);
+    comment_from(q, r);
+    blog_q_sql(q, " WHERE c.post_id = ");
+    blog_q_int(q, r->list.parent_id);
+    blog_list_tail(&r->list, q);
+}
+
 static void list_op(struct blog_req *r, struct blog_conn *c)
 {
     struct st_error err = { 0 };
     struct blog_list *l = &r->list;
     int rc = post_exists(r, c, l->parent_id, false, &err);
     int64_t total = -1;
-    if (!rc && !l->cursor_mode) {
-        char key[64];
-        snprintf(key, sizeof key, "comments of %lld", (long long)l->parent_id);
+    char key[64];
+    if (!rc && !cached_total(r, key, &total)) {
         uint64_t gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
-        struct st_sql_stmt *st = blog_count_get(r->b, key, &total)
-                                     ? NULL
-                                     : blog_stmt(c, "SELECT count(*) FROM comments WHERE post_id = $1", false, &err);
+        struct st_sql_stmt *st = blog_stmt(c, COMMENT_COUNT_SQL, false, &err);
         if (st) {
             st_sql_bind_int64(st, 1, l->parent_id);
             rc = st_sql_step(st, &err);
@@ -91,7 +130,7 @@ static void list_op(struct blog_req *r, struct blog_conn *c)
                 blog_count_put(r->b, key, gen, total);
             rc = rc == 1 ? 0 : rc;
             st_sql_reset(st);
-        } else if (total < 0) {
+        } else {
             rc = ST_SQL_OTHER;
         }
     }
@@ -100,18 +139,14 @@ static void list_op(struct blog_req *r, struct blog_conn *c)
     json_t *rows = json_array(), *keys = json_array();
     if (!rc) {
         struct blog_q q;
-        blog_q_init(&q);
-        blog_q_sql(&q, COMMENT_COLS);
-        blog_list_keys(l, &q);
-        blog_q_sql(&q, COMMENT_FROM " WHERE c.post_id = ");
-        blog_q_int(&q, l->parent_id);
-        blog_list_tail(l, &q);
+        page_query(r, &q);
         struct st_sql_stmt *st = blog_stmt(c, q.sql.data, false, &err);
         if (st) {
+            struct blog_row w = { .st = st };
             blog_q_bind(&q, st);
             while ((rc = st_sql_step(st, &err)) == 1) {
-                json_array_append_new(rows, comment_row(r, st));
-                json_array_append_new(keys, blog_list_row_keys(l, st, COMMENT_NCOLS));
+                json_array_append_new(rows, comment_row(r, &w));
+                json_array_append_new(keys, blog_list_row_keys(l, &w, COMMENT_NCOLS));
             }
             st_sql_reset(st);
         } else {
@@ -126,6 +161,66 @@ static void list_op(struct blog_req *r, struct blog_conn *c)
         return;
     }
     blog_list_answer(r, rows, keys, total);
+}
+
+/*
+ * The pipelined list (blog_read_pool): the post's existence, its count (unless cached) and
+ * the page in one batch, so one round trip and one snapshot. The batch's queries: 0 the
+ * existence, then the count when counted, then the page.
+ */
+struct list_batch {
+    int64_t total; /* cached, or -1: query 1 counts */
+    uint64_t gen;  /* write_gen before counting */
+    char key[64];
+};
+
+static void list_read(struct blog_req *r, const struct st_sql_batch *bt)
+{
+    struct list_batch *lb = r->read_state;
+    if (!st_sql_result_rows(bt, 0)) {
+        blog_fail(r, 404, "not_found", "no post %lld", (long long)r->list.parent_id);
+        return;
+    }
+    int page = 1;
+    int64_t total = lb->total;
+    if (!r->list.cursor_mode && total < 0) {
+        total = st_sql_result_int64(bt, page++, 0, 0);
+        blog_count_put(r->b, lb->key, lb->gen, total);
+    }
+    json_t *rows = json_array(), *keys = json_array();
+    int n = st_sql_result_rows(bt, page);
+    for (int i = 0; i < n; i++) {
+        struct blog_row w = { .bt = bt, .q = page, .row = i };
+        json_array_append_new(rows, comment_row(r, &w));
+        json_array_append_new(keys, blog_list_row_keys(&r->list, &w, COMMENT_NCOLS));
+    }
+    blog_list_answer(r, rows, keys, total);
+}
+
+static void list_submit(struct blog_req *r)
+{
+    struct st_sql_pool *pool = blog_read_pool(r);
+    if (!pool) {
+        r->op = list_op;
+        blog_submit(r);
+        return;
+    }
+    struct list_batch *lb = st_arena_alloc(r->x->arena, sizeof *lb);
+    lb->total = -1;
+    lb->gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
+    r->read_state = lb;
+    struct st_sql_batch *bt = st_sql_batch_new(pool);
+    st_sql_batch_query(bt, POST_EXISTS_SQL);
+    st_sql_batch_int64(bt, r->list.parent_id);
+    if (!cached_total(r, lb->key, &lb->total)) {
+        st_sql_batch_query(bt, COMMENT_COUNT_SQL);
+        st_sql_batch_int64(bt, r->list.parent_id);
+    }
+    struct blog_q q;
+    page_query(r, &q);
+    blog_q_batch(&q, bt);
+    blog_q_free(&q);
+    blog_submit_batch(r, bt, list_read);
 }
 
 static int create_tx(struct blog_req *r, struct blog_conn *c, struct st_error *err)
@@ -248,8 +343,7 @@ static void comments_list(struct st_http_ex *x, const struct st_http_route_match
     struct blog_req *r = blog_req_new(x, data);
     if (!blog_path_id(x, "id", &r->list.parent_id) || blog_list_parse(x, r, BLOG_COMMENTS, &r->list))
         return;
-    r->op = list_op;
-    blog_submit(r);
+    list_submit(r);
 }
 
 static void comments_create(struct st_http_ex *x, const struct st_http_route_match *m, void *data)

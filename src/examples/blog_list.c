@@ -70,6 +70,18 @@ void blog_q_bind(const struct blog_q *q, struct st_sql_stmt *st)
     }
 }
 
+int blog_q_batch(const struct blog_q *q, struct st_sql_batch *bt)
+{
+    int k = st_sql_batch_query(bt, q->sql.data);
+    for (int i = 0; i < q->n; i++) {
+        if (q->v[i].type == ST_SQL_INT)
+            st_sql_batch_int64(bt, q->v[i].i);
+        else
+            st_sql_batch_text(bt, q->v[i].s, strlen(q->v[i].s));
+    }
+    return k;
+}
+
 /* ---- sort fields --------------------------------------------------------------------- */
 
 struct sort_field {
@@ -493,16 +505,16 @@ void blog_list_tail(const struct blog_list *l, struct blog_q *q)
     }
 }
 
-json_t *blog_list_row_keys(const struct blog_list *l, struct st_sql_stmt *st, int col)
+json_t *blog_list_row_keys(const struct blog_list *l, const struct blog_row *w, int col)
 {
     json_t *a = json_array();
     for (int i = 0; i < l->nsort; i++) {
         if (sorts_of(l->kind)[l->sort[i].field].text) {
             size_t n = 0;
-            const char *s = st_sql_column_text(st, col + i, &n);
-            json_array_append_new(a, json_stringn(s ? s : "", n));
+            const char *s = blog_col_text(w, col + i, &n);
+            json_array_append_new(a, json_stringn(s, n));
         } else {
-            json_array_append_new(a, json_integer(st_sql_column_int64(st, col + i)));
+            json_array_append_new(a, json_integer(blog_col_int64(w, col + i)));
         }
     }
     return a;

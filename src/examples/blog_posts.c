@@ -17,15 +17,21 @@
 #define POST_SELECT_HEAD                                                                                               \
     "SELECT p.id, p.author_id, p.title, p.body, p.status, p.version, p.created_at, p.updated_at, p.deleted_at,"        \
     " (SELECT count(*) FROM comments c WHERE c.post_id = p.id), "
-#define POST_SELECT_TAIL ", u.name"
-#define POST_FROM " FROM posts p JOIN users u ON u.id = p.author_id"
 #define POST_NCOLS 12
 
-static void post_select(struct blog_q *q, enum st_sql_backend be)
+/* The post columns (the author's name only for v2, which embeds it; NULL in its place for
+ * v1), then after the caller's extra columns post_from. */
+static void post_select(struct blog_q *q, const struct blog_req *r)
 {
     blog_q_sql(q, POST_SELECT_HEAD);
-    blog_q_sql(q, blog_tags_agg(be));
-    blog_q_sql(q, POST_SELECT_TAIL);
+    blog_q_sql(q, blog_tags_agg(r->b->backend));
+    blog_q_sql(q, r->api == 2 ? ", u.name" : ", NULL");
+}
+
+/* author_id is a NOT NULL foreign key: the join never drops a post, so v1 goes without it. */
+static void post_from(struct blog_q *q, const struct blog_req *r)
+{
+    blog_q_sql(q, r->api == 2 ? " FROM posts p JOIN users u ON u.id = p.author_id" : " FROM posts p");
 }
 
 static json_t *tags_json(const char *s)
@@ -39,13 +45,13 @@ static json_t *tags_json(const char *s)
     return a;
 }
 
-static json_t *post_row(struct blog_req *r, struct st_sql_stmt *st)
+static json_t *post_row(struct blog_req *r, const struct blog_row *w)
 {
-    int64_t id = st_sql_column_int64(st, 0), author = st_sql_column_int64(st, 1);
+    int64_t id = blog_col_int64(w, 0), author = blog_col_int64(w, 1);
     size_t tl = 0, bl = 0, an = 0;
-    const char *title = st_sql_column_text(st, 2, &tl);
-    const char *body = st_sql_column_text(st, 3, &bl);
-    const char *author_name = st_sql_column_text(st, 11, &an);
+    const char *title = blog_col_text(w, 2, &tl);
+    const char *body = blog_col_text(w, 3, &bl);
+    const char *author_name = blog_col_text(w, 11, &an);
     json_t *p = json_pack("{s:I}", "id", (json_int_t)id);
     if (r->api == 2)
         json_object_set_new(p, "author", json_pack("{s:I, s:s%}", "id", (json_int_t)author, "name", author_name, an));
@@ -53,14 +59,14 @@ static json_t *post_row(struct blog_req *r, struct st_sql_stmt *st)
         json_object_set_new(p, "author_id", json_integer(author));
     json_object_set_new(p, "title", json_stringn(title, tl));
     json_object_set_new(p, "body", json_stringn(body, bl));
-    json_object_set_new(p, "status", json_string(st_sql_column_text(st, 4, NULL)));
-    json_object_set_new(p, "tags", tags_json(st_sql_column_text(st, 10, NULL)));
-    json_object_set_new(p, "comment_count", json_integer(st_sql_column_int64(st, 9)));
-    json_object_set_new(p, "version", json_integer(st_sql_column_int64(st, 5)));
-    json_object_set_new(p, "created_at", blog_time_json(st_sql_column_int64(st, 6)));
-    json_object_set_new(p, "updated_at", blog_time_json(st_sql_column_int64(st, 7)));
-    if (!st_sql_column_is_null(st, 8))
-        json_object_set_new(p, "deleted_at", blog_time_json(st_sql_column_int64(st, 8)));
+    json_object_set_new(p, "status", json_string(blog_col_text(w, 4, NULL)));
+    json_object_set_new(p, "tags", tags_json(blog_col_text(w, 10, NULL)));
+    json_object_set_new(p, "comment_count", json_integer(blog_col_int64(w, 9)));
+    json_object_set_new(p, "version", json_integer(blog_col_int64(w, 5)));
+    json_object_set_new(p, "created_at", blog_time_json(blog_col_int64(w, 6)));
+    json_object_set_new(p, "updated_at", blog_time_json(blog_col_int64(w, 7)));
+    if (!blog_col_null(w, 8))
+        json_object_set_new(p, "deleted_at", blog_time_json(blog_col_int64(w, 8)));
     json_object_set_new(p, "links",
                         json_pack("{s:o, s:o, s:o}", "self", blog_link(r, "/posts/%lld", (long long)id), "author",
                                   blog_link(r, "/users/%lld", (long long)author), "comments",
@@ -72,31 +78,42 @@ static json_t *post_row(struct blog_req *r, struct st_sql_stmt *st)
  * r->out = post r->id (not deleted unless deleted is true), with r->etag_*; 1 with 404
  * set when there is none, or < 0.
  */
+/* SELECT post $1 (not deleted unless deleted is true) into q. */
+static void post_query(struct blog_q *q, const struct blog_req *r, bool deleted)
+{
+    blog_q_init(q);
+    post_select(q, r);
+    post_from(q, r);
+    blog_q_sql(q, deleted ? " WHERE p.id = $1" : " WHERE p.id = $1 AND p.deleted_at IS NULL");
+}
+
+/* r->out and r->etag_* from the post row w, or 404 when there is none (w NULL). */
+static void post_found(struct blog_req *r, const struct blog_row *w)
+{
+    if (!w) {
+        blog_fail(r, 404, "not_found", "no post %lld", (long long)r->id);
+        return;
+    }
+    json_decref(r->out);
+    r->out = post_row(r, w);
+    r->etag_id = r->id;
+    r->etag_version = blog_col_int64(w, 5);
+}
+
 static int post_read(struct blog_req *r, struct blog_conn *c, bool write, bool deleted, struct st_error *err)
 {
     struct blog_q q;
-    blog_q_init(&q);
-    post_select(&q, r->b->backend);
-    blog_q_sql(&q, POST_FROM " WHERE p.id = $1");
-    blog_q_sql(&q, deleted ? "" : " AND p.deleted_at IS NULL");
+    post_query(&q, r, deleted);
     struct st_sql_stmt *st = blog_stmt(c, q.sql.data, write, err);
     blog_q_free(&q);
     if (!st)
         return ST_SQL_OTHER;
     st_sql_bind_int64(st, 1, r->id);
     int rc = st_sql_step(st, err);
-    if (rc == 1) {
-        json_decref(r->out);
-        r->out = post_row(r, st);
-        r->etag_id = r->id;
-        r->etag_version = st_sql_column_int64(st, 5);
-        rc = 0;
-    } else if (rc == 0) {
-        blog_fail(r, 404, "not_found", "no post %lld", (long long)r->id);
-        rc = 1;
-    }
+    if (rc >= 0)
+        post_found(r, rc ? &(struct blog_row){ .st = st } : NULL);
     st_sql_reset(st);
-    return rc;
+    return rc < 0 ? rc : !rc;
 }
 
 /* ---- lists ---- */
@@ -186,17 +203,18 @@ void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
     if (rc >= 0) {
         struct blog_q q;
         blog_q_init(&q);
-        post_select(&q, r->b->backend);
+        post_select(&q, r);
         blog_list_keys(l, &q);
-        blog_q_sql(&q, POST_FROM);
+        post_from(&q, r);
         where(l, &q);
         blog_list_tail(l, &q);
         struct st_sql_stmt *st = blog_stmt(c, q.sql.data, false, &err);
         if (st) {
             blog_q_bind(&q, st);
+            struct blog_row w = { .st = st };
             while ((rc = st_sql_step(st, &err)) == 1) {
-                json_array_append_new(rows, post_row(r, st));
-                json_array_append_new(keys, blog_list_row_keys(l, st, POST_NCOLS));
+                json_array_append_new(rows, post_row(r, &w));
+                json_array_append_new(keys, blog_list_row_keys(l, &w, POST_NCOLS));
             }
             st_sql_reset(st);
         } else {
@@ -217,17 +235,48 @@ void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
 
 /* ---- single posts ---- */
 
+/* A found post the client already holds (If-None-Match) is answered 304 without a body. */
+static void get_not_modified(struct blog_req *r)
+{
+    if (r->status == 200 && (r->if_none_match_version == -1 || r->if_none_match_version == r->etag_version)) {
+        json_decref(r->out);
+        r->out = NULL;
+        r->status = 304;
+    }
+}
+
 static void get_op(struct blog_req *r, struct blog_conn *c)
 {
     struct st_error err = { 0 };
     int rc = post_read(r, c, false, false, &err);
     if (rc < 0)
         blog_db_error(r, rc, &err);
-    else if (rc == 0 && (r->if_none_match_version == -1 || r->if_none_match_version == r->etag_version)) {
-        json_decref(r->out); /* the client's copy is current */
-        r->out = NULL;
-        r->status = 304;
+    else
+        get_not_modified(r);
+}
+
+/* The pipelined GET (blog_read_pool). */
+static void get_read(struct blog_req *r, const struct st_sql_batch *bt)
+{
+    post_found(r, st_sql_result_rows(bt, 0) ? &(struct blog_row){ .bt = bt } : NULL);
+    get_not_modified(r);
+}
+
+static void get_submit(struct blog_req *r)
+{
+    struct st_sql_pool *pool = blog_read_pool(r);
+    if (!pool) {
+        r->op = get_op;
+        blog_submit(r);
+        return;
     }
+    struct blog_q q;
+    post_query(&q, r, false);
+    struct st_sql_batch *bt = st_sql_batch_new(pool);
+    st_sql_batch_query(bt, q.sql.data);
+    st_sql_batch_int64(bt, r->id);
+    blog_q_free(&q);
+    blog_submit_batch(r, bt, get_read);
 }
 
 /* The distinct tag names of tags (a JSON array of 0..10 strings), sorted (byte order, the
@@ -591,8 +640,7 @@ static void posts_get(struct st_http_ex *x, const struct st_http_route_match *m,
         return;
     }
     blog_preconditions(x, r, r->id);
-    r->op = get_op;
-    blog_submit(r);
+    get_submit(r);
 }
 
 static void posts_write(struct st_http_ex *x, void *data, bool put)

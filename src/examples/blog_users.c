@@ -75,7 +75,7 @@ static void list_op(struct blog_req *r, struct blog_conn *c)
         blog_q_bind(&q, st);
         while ((rc = st_sql_step(st, &err)) == 1) {
             json_array_append_new(rows, user_row(r, st));
-            json_array_append_new(keys, blog_list_row_keys(l, st, 5));
+            json_array_append_new(keys, blog_list_row_keys(l, &(struct blog_row){ .st = st }, 5));
         }
         st_sql_reset(st);
     } else if (rc >= 0) {

@@ -122,6 +122,7 @@ struct st_http_group {
     const struct st_http_config *cfg;
     struct st_io_signals sig;
     _Atomic int stopping;
+    bool *started; /* worker_start succeeded and worker_stop has not run (own thread only) */
 };
 
 /* Only the owning thread writes a counter, so a relaxed load + store is enough and
@@ -1472,9 +1473,20 @@ static int bound_name(int fd, char *out, size_t cap)
     return 0;
 }
 
+/* The app's worker_stop, once, on the worker's thread. */
+static void worker_stop_hook(struct st_http_group *g, struct st_io_loop *loop, int index)
+{
+    if (!g->started[index])
+        return;
+    g->started[index] = false;
+    g->opts->worker_stop(loop, index, g->opts->worker_arg);
+}
+
 static void worker_drained(void *arg)
 {
     struct st_http_server *s = arg;
+    /* no exchange is left: the app's per-loop resources can go while the loop still runs */
+    worker_stop_hook(s->group, s->loop, s->worker);
     st_io_loop_stop(s->loop);
 }
 
@@ -1512,16 +1524,21 @@ static int worker_setup(struct st_io_loop *loop, int index, void *arg)
 {
     struct st_http_group *g = arg;
     struct st_http_server *s = NULL;
-    int rc = st_http_server_new(loop, g->fds[index], g->cfg, index, &s);
+    int rc = g->opts->worker_start ? g->opts->worker_start(loop, index, g->opts->worker_arg) : 0;
     if (rc)
         return rc;
-    s->group = g;
-    if (index == 0) {
+    g->started[index] = g->opts->worker_stop != NULL;
+    rc = st_http_server_new(loop, g->fds[index], g->cfg, index, &s);
+    if (!rc)
+        s->group = g;
+    if (!rc && index == 0) {
         rc = st_io_signals_open(loop, &g->sig, group_on_stop, group_on_reload, g);
-        if (rc) {
+        if (rc)
             st_http_server_free(s);
-            return rc;
-        }
+    }
+    if (rc) {
+        worker_stop_hook(g, loop, index);
+        return rc;
     }
     g->loops[index] = loop;
     g->servers[index] = s; /* published last: the signal handler checks both */
@@ -1535,6 +1552,7 @@ static void worker_teardown(struct st_io_loop *loop, int index, void *arg)
         st_io_signals_close(loop, &g->sig);
     struct st_http_server *s = g->servers[index];
     g->servers[index] = NULL;
+    worker_stop_hook(g, loop, index); /* a forced stop skipped the drain */
     st_http_server_free(s);
 }
 
@@ -1567,9 +1585,10 @@ int st_http_serve(const struct st_http_serve_opts *o, const struct st_http_confi
     g.servers = calloc((size_t)n, sizeof(struct st_http_server *));
     g.loops = calloc((size_t)n, sizeof(struct st_io_loop *));
     g.fds = malloc((size_t)n * sizeof *g.fds);
+    g.started = calloc((size_t)n, sizeof *g.started);
     for (int i = 0; g.fds && i < n; i++)
         g.fds[i] = -1;
-    if (!g.servers || !g.loops || !g.fds) {
+    if (!g.servers || !g.loops || !g.fds || !g.started) {
         rc = st_error_set(err, -ENOMEM, "out of memory");
         goto out;
     }
@@ -1590,5 +1609,6 @@ out:
     free(g.servers);
     free(g.loops);
     free(g.fds);
+    free(g.started);
     return rc;
 }

@@ -223,6 +223,16 @@ struct st_http_serve_opts {
     /* Called on SIGHUP on a worker loop (reopen logs). */
     void (*on_reload)(void *arg);
     void *arg;
+    /*
+     * Per-worker resources that belong to a loop (a database pool): worker_start(loop,
+     * index, worker_arg) on each worker's thread before it serves (non-zero fails the
+     * start); worker_stop(loop, index, worker_arg) on that thread once its server has
+     * drained, while the loop still runs (no exchange is left to use them), or, after a
+     * forced stop, before the server is freed. Only where worker_start succeeded. NULL: none.
+     */
+    int (*worker_start)(struct st_io_loop *loop, int index, void *worker_arg);
+    void (*worker_stop)(struct st_io_loop *loop, int index, void *worker_arg);
+    void *worker_arg;
 };
 
 /*

@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -651,6 +653,105 @@ static void test_drain(void **state)
     stop(f);
 }
 
+/* ---- st_http_serve's per-worker hooks ---- */
+
+struct hooks {
+    int fail_index; /* worker_start fails for this index (-1: none) */
+    _Atomic int port, started, stopped, wrong_loop;
+    struct st_io_loop *_Atomic loops[2];
+    int rc;
+};
+
+static int hook_start(struct st_io_loop *loop, int index, void *arg)
+{
+    struct hooks *h = arg;
+    atomic_fetch_add(&h->started, 1);
+    if (index == h->fail_index)
+        return -EIO;
+    atomic_store(&h->loops[index], loop);
+    return 0;
+}
+
+static void hook_stop(struct st_io_loop *loop, int index, void *arg)
+{
+    struct hooks *h = arg;
+    if (atomic_load(&h->loops[index]) != loop) /* the loop worker_start saw, once */
+        atomic_fetch_add(&h->wrong_loop, 1);
+    atomic_store(&h->loops[index], NULL);
+    atomic_fetch_add(&h->stopped, 1);
+}
+
+static void hooks_ready(int port, void *arg)
+{
+    struct hooks *h = arg;
+    atomic_store(&h->port, port);
+}
+
+static void hello(struct st_http_ex *x)
+{
+    st_http_reply(x, 200, "text/plain", ST_STR_LIT("hi"));
+}
+
+static void *serve_thread(void *arg)
+{
+    struct hooks *h = arg;
+    struct st_http_config cfg = { .handler = hello };
+    struct st_http_serve_opts o = { .listen = "127.0.0.1:0", .workers = 2, .on_ready = hooks_ready, .arg = h,
+                                    .worker_start = hook_start, .worker_stop = hook_stop, .worker_arg = h };
+    struct st_error err = { 0 };
+    h->rc = st_http_serve(&o, &cfg, &err);
+    return NULL;
+}
+
+/* SIGTERM goes to the process: blocked here (and in every thread made from now on), it
+ * waits for the serving group's signalfd. */
+static void block_term(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+}
+
+static void test_serve_worker_hooks(void **state)
+{
+    (void)state;
+    block_term();
+    struct hooks h = { .fail_index = -1 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, serve_thread, &h), 0);
+    for (int i = 0; i < 500 && (atomic_load(&h.port) == 0 || atomic_load(&h.started) < 2); i++)
+        st_time_sleep_ms(10);
+    assert_int_equal(atomic_load(&h.started), 2);
+    int fd = dial(atomic_load(&h.port));
+    send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    char *r = read_response(fd);
+    assert_true(strncmp(r, "HTTP/1.1 200 OK", 15) == 0);
+    free(r);
+    close(fd);
+    assert_int_equal(atomic_load(&h.stopped), 0); /* not while serving */
+    assert_int_equal(kill(getpid(), SIGTERM), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(h.rc, 0);
+    assert_int_equal(atomic_load(&h.stopped), 2); /* each worker once, on its own loop */
+    assert_int_equal(atomic_load(&h.wrong_loop), 0);
+}
+
+static void test_serve_worker_start_fails(void **state)
+{
+    (void)state;
+    block_term();
+    struct hooks h = { .fail_index = 1 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, serve_thread, &h), 0);
+    pthread_join(t, NULL);
+    assert_int_not_equal(h.rc, 0);
+    /* worker 1 failed its start: no stop for it; worker 0 (if it started) stopped once */
+    assert_int_equal(atomic_load(&h.stopped), atomic_load(&h.started) - 1);
+    assert_null(atomic_load(&h.loops[0]));
+    assert_int_equal(atomic_load(&h.wrong_loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +770,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slowloris_and_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_conns_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
+        cmocka_unit_test(test_serve_worker_hooks),
+        cmocka_unit_test(test_serve_worker_start_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
