@@ -104,7 +104,9 @@ struct st__sql_waiter {
 enum { ST__PG_PREPARE = 1, ST__PG_QUERY = 2, ST__PG_SYNC = 3 };
 struct st__pg_expect {
     int kind;
-    int q;        /* ST__PG_QUERY: the query index in the batch */
+    struct st_sql_batch *b; /* the batch it belongs to (batches share a pipeline) */
+    bool last;              /* ST__PG_SYNC: the batch's final Sync (not an independent query's) */
+    int q;                  /* ST__PG_QUERY: the query index in the batch */
     uintptr_t id; /* ST__PG_PREPARE: the statement id */
     char *sql;    /* ST__PG_PREPARE: the cache key, to forget it when the prepare fails */
 };
@@ -116,8 +118,13 @@ struct st_sql_conn {
     struct st_sql_conn *next_idle;
     struct st_sql_conn *prev_all, *next_all;
     int state;
-    bool checked_out;           /* by st_sql_pool_acquire or a batch */
-    struct st_sql_batch *batch; /* running on it */
+    bool checked_out; /* by st_sql_pool_acquire or a batch */
+    /* The batches running on it, oldest first (linked by next_on_conn): one on SQLite or on
+     * an acquired connection; on PostgreSQL, batches submitted to the pool share a busy
+     * connection's pipeline (pipelined) when no connection is idle. */
+    struct st_sql_batch *batch;
+    int inflight;   /* batches in that list */
+    bool pipelined; /* checked out for pool batches (not by an acquirer): more may join */
     /* SQLite (opened lazily on a pool thread) */
     sqlite3 *lite;
     struct st_map lite_cache; /* SQL -> sqlite3_stmt* */
@@ -180,7 +187,8 @@ struct st_sql_batch {
      * the connection (orphaned, off every list) and fails the batch */
     struct st_sql_conn *orphan;
     struct st_sql_conn *conn;
-    bool own_conn; /* acquired for this batch: released when it completes */
+    struct st_sql_batch *next_on_conn; /* the next batch running on conn */
+    bool own_conn; /* acquired for this batch (or joined a pipelined one): released by the last */
     bool submitted;
     bool independent;   /* st_sql_batch_independent: a Sync per query, no SAVEPOINT */
     struct st_buf data; /* SQL texts and parameter bytes, NUL-terminated each */
@@ -209,6 +217,9 @@ void st__sql_orphan_done(struct st_sql_batch *b);
 
 /* The error of a batch that was running when its pool was freed. */
 #define ST__SQL_POOL_FREED_MSG "the pool was freed while the batch ran"
+
+/* Pool batches that may share one PostgreSQL connection's pipeline. */
+#define ST__PG_PIPELINE_MAX 32
 
 /* pool.c: a batch finished on its connection: release it if owned, then call done. */
 void st__sql_batch_finish(struct st_sql_batch *b, int status);

@@ -314,13 +314,16 @@ static void fail_running(struct st_sql_conn *c)
     if (c->pool->backend == ST_SQL_SQLITE) { /* b->conn stays: the thread reads it */
         conn_unlink(c);
         c->batch = NULL;
+        c->inflight = 0;
         b->orphan = c;
         c->pool->orphans++;
         return;
     }
-    st_error_set(&b->err, ST_SQL_CONNECTION, ST__SQL_POOL_FREED_MSG);
-    b->own_conn = false; /* freed below with the pool's other connections, not released */
-    st__sql_batch_finish(b, ST_SQL_CONNECTION);
+    while ((b = c->batch)) { /* every batch of its pipeline */
+        st_error_set(&b->err, ST_SQL_CONNECTION, ST__SQL_POOL_FREED_MSG);
+        b->own_conn = false; /* freed below with the pool's other connections, not released */
+        st__sql_batch_finish(b, ST_SQL_CONNECTION);
+    }
 }
 
 static void pool_free_mem(struct st_sql_pool *p)
@@ -520,19 +523,34 @@ void st__sql_batch_finish(struct st_sql_batch *b, int status)
         ST__STAT_ADD(p, errors, 1);
     else
         ST__STAT_ADD(p, queries, (int64_t)b->qs.len);
-    if (b->conn) {
-        b->conn->batch = NULL;
-        if (b->own_conn)
-            st_sql_pool_release(b->conn);
+    struct st_sql_conn *c = b->conn;
+    if (c) {
+        struct st_sql_batch **pp = &c->batch;
+        while (*pp && *pp != b)
+            pp = &(*pp)->next_on_conn;
+        if (*pp) {
+            *pp = b->next_on_conn;
+            c->inflight--;
+        }
+        b->next_on_conn = NULL;
         b->conn = NULL;
+        if (b->own_conn && !c->batch) { /* the last of the pool batches on c */
+            c->pipelined = false;
+            st_sql_pool_release(c);
+        }
     }
     st_io_timer_start(p->loop, &b->finish_timer, 0);
 }
 
+/* Append b to the batches running on c. */
 static void run_on(struct st_sql_batch *b, struct st_sql_conn *c)
 {
     b->conn = c;
-    c->batch = b;
+    struct st_sql_batch **pp = &c->batch;
+    while (*pp)
+        pp = &(*pp)->next_on_conn;
+    *pp = b;
+    c->inflight++;
     if (b->status || !b->qs.len) {
         st__sql_batch_finish(b, b->status);
         return;
@@ -552,7 +570,28 @@ static void batch_got_conn(struct st_sql_conn *c, int status, void *arg)
         return;
     }
     b->own_conn = true;
+    c->pipelined = b->pool->backend == ST_SQL_POSTGRES;
     run_on(b, c);
+}
+
+/*
+ * A busy PostgreSQL connection b may join instead of waiting: only when none is idle, no
+ * new one may be opened and nobody waits (a waiter needs a connection to drain fully), the
+ * least loaded of those running pool batches, below ST__PG_PIPELINE_MAX. Its batch goes
+ * out behind theirs in the same pipeline (still its own transaction, ended by its own
+ * Sync), so the server reads several batches per wakeup instead of one per round trip.
+ */
+static struct st_sql_conn *pipeline_join(struct st_sql_pool *p)
+{
+    if (p->backend != ST_SQL_POSTGRES || p->idle || p->wait_head ||
+        __atomic_load_n(&p->stats.size, __ATOMIC_RELAXED) < p->max_size)
+        return NULL;
+    struct st_sql_conn *best = NULL;
+    for (struct st_sql_conn *c = p->all; c; c = c->next_all)
+        if (c->pipelined && c->state == ST__CONN_READY && c->inflight < ST__PG_PIPELINE_MAX &&
+            (!best || c->inflight < best->inflight))
+            best = c;
+    return best;
 }
 
 void st_sql_batch_submit(struct st_sql_batch *b, struct st_sql_conn *conn,
@@ -562,7 +601,13 @@ void st_sql_batch_submit(struct st_sql_batch *b, struct st_sql_conn *conn,
     b->arg = arg;
     b->submitted = true;
     if (!conn) {
-        st_sql_pool_acquire(b->pool, batch_got_conn, b);
+        struct st_sql_conn *c = b->qs.len ? pipeline_join(b->pool) : NULL;
+        if (c) {
+            b->own_conn = true;
+            run_on(b, c);
+        } else {
+            st_sql_pool_acquire(b->pool, batch_got_conn, b);
+        }
         return;
     }
     if (conn->batch) {

@@ -131,19 +131,22 @@ void st__sql_pg_conn_start(struct st_sql_conn *c)
 
 /* ---- a broken connection ------------------------------------------------------------------ */
 
-/* The connection is unusable: fail its batch, and drop it unless a caller holds it. */
+/* The connection is unusable: fail its batches, and drop it unless a caller holds it. */
 static void conn_broken(struct st_sql_conn *c)
 {
     c->state = ST__CONN_BROKEN;
     stop_io(c);
-    struct st_sql_batch *b = c->batch;
-    if (b) {
+    struct st_sql_batch *b;
+    while ((b = c->batch)) {
+        bool last = !b->next_on_conn;
         if (!b->status)
             b->status = st__sql_pg_error(c->pg, NULL, &b->err);
         if (b->status != ST_SQL_CONNECTION)
             b->status = b->err.code = ST_SQL_CONNECTION;
-        st__sql_batch_finish(b, b->status); /* may release (and free) c */
-        return;
+        bool owned = b->own_conn;
+        st__sql_batch_finish(b, b->status); /* the last may release (and free) c */
+        if (last && owned)
+            return;
     }
     if (!c->checked_out)
         st__sql_conn_discard(c);
@@ -182,10 +185,21 @@ static void build_params(struct st_sql_conn *c, struct st_sql_batch *b, const st
     }
 }
 
-static void expect_push(struct st_sql_conn *c, int kind, int q, uintptr_t id, const char *sql)
+static void expect_push(struct st_sql_conn *c, struct st_sql_batch *b, int kind, int q, uintptr_t id,
+                        const char *sql)
 {
-    struct st__pg_expect e = { .kind = kind, .q = q, .id = id, .sql = sql ? st_xstrdup(sql) : NULL };
+    struct st__pg_expect e = { .kind = kind, .b = b, .q = q, .id = id, .sql = sql ? st_xstrdup(sql) : NULL };
     ST_VEC_PUSH(&c->expect, e);
+}
+
+/* Queue a Sync ending b's transaction (last: b's final one). false: libpq refused. */
+static bool send_sync(struct st_sql_conn *c, struct st_sql_batch *b, bool last)
+{
+    if (!PQpipelineSync(c->pg))
+        return false;
+    expect_push(c, b, ST__PG_SYNC, 0, 0, NULL);
+    c->expect.items[c->expect.len - 1].last = last;
+    return true;
 }
 
 /* Queue Parse (first time only) and Bind/Execute of query i. false: libpq refused. */
@@ -202,7 +216,7 @@ static bool send_query(struct st_sql_conn *c, struct st_sql_batch *b, int i)
         if (!PQsendPrepare(c->pg, name, sql, 0, NULL))
             return false;
         st_map_put(&c->pg_prepared, key, (void *)id);
-        expect_push(c, ST__PG_PREPARE, i, id, sql);
+        expect_push(c, b, ST__PG_PREPARE, i, id, sql);
     }
     snprintf(name, sizeof(name), "s%lu", (unsigned long)id);
     build_params(c, b, q);
@@ -212,7 +226,7 @@ static bool send_query(struct st_sql_conn *c, struct st_sql_batch *b, int i)
     }
     if (!PQsendQueryPrepared(c->pg, name, (int)q->nvals, c->pvals.items, c->plens.items, c->pfmts.items, 0))
         return false;
-    expect_push(c, ST__PG_QUERY, i, 0, NULL);
+    expect_push(c, b, ST__PG_QUERY, i, 0, NULL);
     return true;
 }
 
@@ -229,7 +243,8 @@ static void flush_out(struct st_sql_conn *c)
 void st__sql_pg_run(struct st_sql_batch *b)
 {
     struct st_sql_conn *c = b->conn;
-    expect_clear(c);
+    if (c->inflight == 1) /* nothing else in the pipeline */
+        expect_clear(c);
     for (size_t i = 0; i < b->qs.len; i++) {
         if (!send_query(c, b, (int)i)) {
             if (!b->err.code)
@@ -238,19 +253,16 @@ void st__sql_pg_run(struct st_sql_batch *b)
             conn_broken(c); /* half a pipeline without a Sync: the connection cannot be reused */
             return;
         }
-        if (b->independent && i + 1 < b->qs.len) { /* its own implicit transaction */
-            if (!PQpipelineSync(c->pg)) {
-                conn_broken(c);
-                return;
-            }
-            expect_push(c, ST__PG_SYNC, 0, 0, NULL);
+        /* an independent query: its own implicit transaction */
+        if (b->independent && i + 1 < b->qs.len && !send_sync(c, b, false)) {
+            conn_broken(c);
+            return;
         }
     }
-    if (!PQpipelineSync(c->pg)) {
+    if (!send_sync(c, b, true)) {
         conn_broken(c);
         return;
     }
-    expect_push(c, ST__PG_SYNC, 0, 0, NULL);
     flush_out(c);
 }
 
@@ -259,7 +271,7 @@ void st__sql_pg_run(struct st_sql_batch *b)
 /* One result for the head expectation (a Parse or an Execute). */
 static void take_result(struct st_sql_conn *c, struct st__pg_expect *e, PGresult *r)
 {
-    struct st_sql_batch *b = c->batch;
+    struct st_sql_batch *b = e->b;
     ExecStatusType s = PQresultStatus(r);
     bool failed = s == PGRES_FATAL_ERROR || s == PGRES_PIPELINE_ABORTED || s == PGRES_BAD_RESPONSE;
     if (s != PGRES_PIPELINE_ABORTED && failed && b && !b->status)
@@ -293,14 +305,18 @@ static bool read_results(struct st_sql_conn *c)
                 return false;
             }
             PQclear(r);
-            if (c->expect_head + 1 < c->expect.len) { /* an independent query's Sync */
-                c->expect_head++;
+            struct st_sql_batch *b = e->b;
+            bool last = e->last;
+            c->expect_head++;
+            if (c->expect_head == c->expect.len)
+                expect_clear(c);
+            if (!last) /* an independent query's Sync */
                 continue;
-            }
-            expect_clear(c);
-            struct st_sql_batch *b = c->batch;
-            st__sql_batch_finish(b, b->status); /* may release and free c */
-            return false;
+            bool more = b->next_on_conn != NULL;
+            st__sql_batch_finish(b, b->status); /* the last batch may release and free c */
+            if (!more)
+                return false;
+            continue;
         }
         if (!r) { /* the end of e's results */
             if (!c->got_result)

@@ -616,6 +616,174 @@ static void test_pg_killed_mid_batch(void **state)
     env_close(&e);
 }
 
+/* Run the loop until the pool has n connections running batches (a failure after 10 s). */
+static void until_in_use(struct env *e, int n)
+{
+    int64_t deadline = st_time_mono_ms() + 10000;
+    struct st_sql_pool_stats s = { 0 };
+    while (s.in_use < n) {
+        assert_true(st_time_mono_ms() < deadline);
+        st_io_loop_run_once(e->loop, 10);
+        memset(&s, 0, sizeof s);
+        st_sql_pool_stats_add(e->pool, &s);
+    }
+}
+
+static struct st_sql_batch *sleeper(struct env *e, struct result *r, const char *sql)
+{
+    struct st_sql_batch *q = st_sql_batch_new(e->pool);
+    st_sql_batch_query(q, sql);
+    memset(r, 0, sizeof *r);
+    st_sql_batch_submit(q, NULL, on_done, r);
+    return q;
+}
+
+/*
+ * With every connection busy and none to open, batches join a busy connection's pipeline
+ * instead of waiting: each is still its own transaction (a failing one rolls back alone,
+ * its neighbours commit), results go to the right batch in order, no acquisition is
+ * counted for them; a connection that breaks fails every batch in its pipeline, and the
+ * pool goes on.
+ */
+static void test_pg_pipelined_batches(void **state)
+{
+    (void)state;
+    struct backend *b = &pg;
+    fresh(b);
+    setup_schema(b, "CREATE TABLE p (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+    struct env e;
+    env_open(&e, b, 2, 5000);
+    struct result r0, r1;
+    struct st_sql_batch *s0 = sleeper(&e, &r0, "SELECT pg_sleep(0.3)");
+    struct st_sql_batch *s1 = sleeper(&e, &r1, "SELECT pg_sleep(0.3)");
+    until_in_use(&e, 2); /* both connections busy: the next batches pipeline */
+    enum { N = 20, BAD = 7 };
+    struct st_sql_batch *q[N];
+    struct result r[N];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < N; i++) {
+        q[i] = st_sql_batch_new(e.pool);
+        st_sql_batch_query(q[i], "INSERT INTO p VALUES ($1, $2)");
+        st_sql_batch_int64(q[i], i);
+        st_sql_batch_int64(q[i], i * 3);
+        st_sql_batch_query(q[i], i == BAD ? "SELECT 1 / ($1::int - $1::int)" : "SELECT n, pg_backend_pid() FROM p WHERE id = $1");
+        st_sql_batch_int64(q[i], i);
+        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
+    }
+    struct st_sql_pool_stats st = { 0 };
+    st_sql_pool_stats_add(e.pool, &st);
+    assert_int_equal(st.waiting, 0); /* nobody queued: they joined */
+    int done = 0;
+    int64_t deadline = st_time_mono_ms() + 10000;
+    while (done < N) {
+        assert_true(st_time_mono_ms() < deadline);
+        st_io_loop_run_once(e.loop, 50);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += r[i].done;
+    }
+    run_until(&e, &r0.done, 1);
+    run_until(&e, &r1.done, 1);
+    int64_t pids[2] = { 0, 0 };
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(r[i].done, 1);
+        if (i == BAD) {
+            print_message("# %s\n", r[i].msg);
+            assert_int_equal(r[i].status, ST_SQL_OTHER);
+            assert_non_null(strstr(r[i].msg, "division by zero"));
+            continue;
+        }
+        assert_int_equal(r[i].status, 0);
+        assert_int_equal(st_sql_result_int64(q[i], 1, 0, 0), i * 3);
+        int64_t pid = st_sql_result_int64(q[i], 1, 0, 1);
+        if (!pids[0] || pids[0] == pid)
+            pids[0] = pid;
+        else if (!pids[1] || pids[1] == pid)
+            pids[1] = pid;
+        else
+            fail_msg("batch %d ran on a third connection", i);
+    }
+    for (int i = 0; i < N; i++)
+        st_sql_batch_free(q[i]);
+    st_sql_batch_free(s0);
+    st_sql_batch_free(s1);
+    memset(&st, 0, sizeof st);
+    st_sql_pool_stats_add(e.pool, &st);
+    assert_int_equal(st.acquired, 2); /* the two sleepers; the others joined */
+    assert_int_equal(st.in_use, 0);
+    assert_int_equal(st.size, 2);
+    /* the failed batch left nothing; its neighbours committed */
+    struct result r2;
+    struct st_sql_batch *c = st_sql_batch_new(e.pool);
+    st_sql_batch_query(c, "SELECT count(*), sum(CASE WHEN id = $1 THEN 1 ELSE 0 END) FROM p");
+    st_sql_batch_int64(c, BAD);
+    assert_int_equal(run_batch(&e, c, NULL, &r2), 0);
+    assert_int_equal(st_sql_result_int64(c, 0, 0, 0), N - 1);
+    assert_int_equal(st_sql_result_int64(c, 0, 0, 1), 0);
+    st_sql_batch_free(c);
+
+    /* a connection killed under a pipeline: its batches all fail, the pool goes on */
+    s0 = sleeper(&e, &r0, "SELECT pg_sleep(5)");
+    s1 = sleeper(&e, &r1, "SELECT pg_sleep(5)");
+    until_in_use(&e, 2);
+    for (int i = 0; i < 4; i++) {
+        q[i] = st_sql_batch_new(e.pool);
+        st_sql_batch_query(q[i], "SELECT $1::int");
+        st_sql_batch_int64(q[i], i);
+        memset(&r[i], 0, sizeof r[i]);
+        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
+    }
+    struct st_sql_db *db;
+    struct st_error err;
+    assert_int_equal(st_sql_open(b->url, &db, &err), 0);
+    assert_int_equal(st_sql_exec(db,
+                                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+                                 "'SELECT pg_sleep%' AND pid <> pg_backend_pid()",
+                                 &err),
+                     0);
+    st_sql_close(db);
+    run_until(&e, &r0.done, 1);
+    run_until(&e, &r1.done, 1);
+    for (int i = 0; i < 4; i++) {
+        run_until(&e, &r[i].done, 1);
+        assert_int_equal(r[i].status, ST_SQL_CONNECTION);
+        st_sql_batch_free(q[i]);
+    }
+    assert_int_equal(r0.status, ST_SQL_CONNECTION);
+    assert_int_equal(r1.status, ST_SQL_CONNECTION);
+    st_sql_batch_free(s0);
+    st_sql_batch_free(s1);
+    c = st_sql_batch_new(e.pool);
+    st_sql_batch_query(c, "SELECT 2");
+    assert_int_equal(run_batch(&e, c, NULL, &r2), 0);
+    st_sql_batch_free(c);
+
+    /* the pool freed under a pipeline: every batch fails once, after the free */
+    s0 = sleeper(&e, &r0, "SELECT pg_sleep(5)");
+    s1 = sleeper(&e, &r1, "SELECT pg_sleep(5)");
+    until_in_use(&e, 2);
+    for (int i = 0; i < 4; i++) {
+        q[i] = st_sql_batch_new(e.pool);
+        st_sql_batch_query(q[i], "SELECT 1");
+        memset(&r[i], 0, sizeof r[i]);
+        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
+    }
+    st_sql_pool_free(e.pool);
+    e.pool = NULL;
+    for (int i = 0; i < 4; i++) {
+        run_until(&e, &r[i].done, 1);
+        assert_int_equal(r[i].status, ST_SQL_CONNECTION);
+        assert_non_null(strstr(r[i].msg, "the pool was freed while the batch ran"));
+        st_sql_batch_free(q[i]);
+    }
+    run_until(&e, &r0.done, 1);
+    run_until(&e, &r1.done, 1);
+    st_sql_batch_free(s0);
+    st_sql_batch_free(s1);
+    env_close(&e);
+    cleanup(b);
+}
+
 static int setup_pg(void **state)
 {
     (void)state;
@@ -709,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_memory_pool),
         cmocka_unit_test(test_pg_restart_reconnect),
         cmocka_unit_test(test_pg_killed_mid_batch),
+        cmocka_unit_test(test_pg_pipelined_batches),
     };
     return cmocka_run_group_tests(tests, setup_pg, teardown_pg);
 }
