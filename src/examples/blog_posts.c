@@ -169,49 +169,78 @@ static char *like_pattern(const char *s)
     return o;
 }
 
+/* A posts list's statements: the count of an offset page (unless cached) and the page. */
+struct list_sql {
+    struct blog_q count, page;
+    bool counts;     /* the count must run (offset mode, not cached) */
+    int64_t total;   /* cached count, or -1 */
+    uint64_t gen;    /* write_gen before counting */
+    char *key;       /* the count's cache key (malloc), NULL in cursor mode */
+    char *pattern;   /* the LIKE pattern of q (malloc; bound by the queries) */
+};
+
+static void list_sql_build(struct blog_req *r, struct list_sql *ls)
+{
+    struct blog_list *l = &r->list;
+    const char *q_orig = l->q;
+    ls->pattern = l->q ? like_pattern(l->q) : NULL;
+    l->q = ls->pattern;
+    ls->total = -1;
+    ls->gen = 0;
+    ls->key = NULL;
+    ls->counts = false;
+    blog_q_init(&ls->count);
+    if (!l->cursor_mode) {
+        blog_q_sql(&ls->count, "SELECT count(*) FROM posts p");
+        where(l, &ls->count);
+        ls->key = blog_count_key(&ls->count);
+        ls->gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
+        ls->counts = !blog_count_get(r->b, ls->key, &ls->total);
+    }
+    blog_q_init(&ls->page);
+    post_select(&ls->page, r);
+    blog_list_keys(l, &ls->page);
+    post_from(&ls->page, r);
+    where(l, &ls->page);
+    blog_list_tail(l, &ls->page);
+    l->q = q_orig;
+}
+
+static void list_sql_free(struct list_sql *ls)
+{
+    blog_q_free(&ls->count);
+    blog_q_free(&ls->page);
+    free(ls->key);
+    free(ls->pattern);
+}
+
 void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
 {
     struct st_error err = { 0 };
     struct blog_list *l = &r->list;
-    char *pattern = l->q ? like_pattern(l->q) : NULL;
-    const char *q_orig = l->q;
-    l->q = pattern;
-    int64_t total = -1;
+    struct list_sql ls;
+    list_sql_build(r, &ls);
+    int64_t total = ls.total;
     int rc = 0;
-    if (!l->cursor_mode) {
-        struct blog_q cq;
-        blog_q_init(&cq);
-        blog_q_sql(&cq, "SELECT count(*) FROM posts p");
-        where(l, &cq);
-        char *key = blog_count_key(&cq);
-        uint64_t gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);
-        struct st_sql_stmt *st = blog_count_get(r->b, key, &total) ? NULL : blog_stmt(c, cq.sql.data, false, &err);
+    if (ls.counts) {
+        struct st_sql_stmt *st = blog_stmt(c, ls.count.sql.data, false, &err);
         if (st) {
-            blog_q_bind(&cq, st);
+            blog_q_bind(&ls.count, st);
             rc = st_sql_step(st, &err);
             total = rc == 1 ? st_sql_column_int64(st, 0) : 0;
             st_sql_reset(st);
             if (rc == 1 && !c->use_replica) /* a replica's count may lag: not cached */
-                blog_count_put(r->b, key, gen, total);
-        } else if (total < 0) {
+                blog_count_put(r->b, ls.key, ls.gen, total);
+        } else {
             rc = ST_SQL_OTHER;
         }
-        free(key);
-        blog_q_free(&cq);
     }
     json_t *rows = json_array(), *keys = json_array();
     if (rc >= 0) {
-        struct blog_q q;
-        blog_q_init(&q);
-        post_select(&q, r);
-        blog_list_keys(l, &q);
-        post_from(&q, r);
-        where(l, &q);
-        blog_list_tail(l, &q);
-        struct st_sql_stmt *st = blog_stmt(c, q.sql.data, false, &err);
+        struct st_sql_stmt *st = blog_stmt(c, ls.page.sql.data, false, &err);
         if (st) {
-            blog_q_bind(&q, st);
             struct blog_row w = { .st = st };
+            blog_q_bind(&ls.page, st);
             while ((rc = st_sql_step(st, &err)) == 1) {
                 json_array_append_new(rows, post_row(r, &w));
                 json_array_append_new(keys, blog_list_row_keys(l, &w, POST_NCOLS));
@@ -220,10 +249,8 @@ void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
         } else {
             rc = ST_SQL_OTHER;
         }
-        blog_q_free(&q);
     }
-    l->q = q_orig;
-    free(pattern);
+    list_sql_free(&ls);
     if (rc < 0) {
         json_decref(rows);
         json_decref(keys);
@@ -231,6 +258,58 @@ void blog_posts_list_op(struct blog_req *r, struct blog_conn *c)
         return;
     }
     blog_list_answer(r, rows, keys, total);
+}
+
+/* The pipelined list (blog_read_pool): the count (unless cached) and the page in one batch. */
+struct list_batch {
+    bool counts; /* query 0 is the count */
+    int64_t total;
+    uint64_t gen;
+    char key[]; /* the count's cache key ("" in cursor mode) */
+};
+
+static void list_read(struct blog_req *r, const struct st_sql_batch *bt)
+{
+    struct list_batch *lb = r->read_state;
+    int64_t total = lb->total;
+    if (lb->counts) {
+        total = st_sql_result_int64(bt, 0, 0, 0);
+        blog_count_put(r->b, lb->key, lb->gen, total);
+    }
+    int page = lb->counts;
+    json_t *rows = json_array(), *keys = json_array();
+    int n = st_sql_result_rows(bt, page);
+    for (int i = 0; i < n; i++) {
+        struct blog_row w = { .bt = bt, .q = page, .row = i };
+        json_array_append_new(rows, post_row(r, &w));
+        json_array_append_new(keys, blog_list_row_keys(&r->list, &w, POST_NCOLS));
+    }
+    blog_list_answer(r, rows, keys, total);
+}
+
+static void list_submit(struct blog_req *r)
+{
+    struct st_sql_pool *pool = blog_read_pool(r);
+    if (!pool) {
+        r->op = blog_posts_list_op;
+        blog_submit(r);
+        return;
+    }
+    struct list_sql ls;
+    list_sql_build(r, &ls);
+    size_t kl = ls.key ? strlen(ls.key) : 0;
+    struct list_batch *lb = st_arena_alloc(r->x->arena, sizeof *lb + kl + 1);
+    lb->counts = ls.counts;
+    lb->total = ls.total;
+    lb->gen = ls.gen;
+    memcpy(lb->key, ls.key ? ls.key : "", kl + 1);
+    r->read_state = lb;
+    struct st_sql_batch *bt = st_sql_batch_new(pool);
+    if (ls.counts)
+        blog_q_batch(&ls.count, bt);
+    blog_q_batch(&ls.page, bt);
+    list_sql_free(&ls);
+    blog_submit_batch(r, bt, list_read);
 }
 
 /* ---- single posts ---- */
@@ -613,8 +692,7 @@ static void posts_list(struct st_http_ex *x, const struct st_http_route_match *m
     struct blog_req *r = blog_req_new(x, data);
     if (blog_list_parse(x, r, BLOG_POSTS, &r->list))
         return;
-    r->op = blog_posts_list_op;
-    blog_submit(r);
+    list_submit(r);
 }
 
 static void posts_create(struct st_http_ex *x, const struct st_http_route_match *m, void *data)
