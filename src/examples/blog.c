@@ -596,7 +596,7 @@ static int serve(struct blog *b, const char *listen, int workers, struct st_erro
     int rc = st_io_pool_new(b->db_threads, 4096, &b->pool);
     if (rc)
         return st_error_set(err, rc, "blog: cannot start the database threads: %s", st_strerror(rc));
-    struct st_http_config cfg = { .handler = st_http_app_handler, .data = &b->app };
+    struct st_http_config cfg = { .handler = st_http_app_handler, .data = &b->app, .problem_codes = true };
     char host[256];
     const char *colon = strrchr(listen, ':');
     snprintf(host, sizeof host, "%.*s", (int)(colon ? colon - listen : 0), listen);

@@ -584,7 +584,9 @@ static void json_escape(struct st_buf *b, struct st_str s)
     }
 }
 
-void st_http_problem(struct st_http_ex *x, int status, const char *detail)
+/* An RFC 9457 body: about:blank, the status's title, detail, a machine-readable code when
+ * given, the request path as instance. */
+static void problem(struct st_http_ex *x, int status, const char *detail, const char *code)
 {
     struct st_buf *b = st_http_body_buf(x);
     st_buf_clear(b);
@@ -596,6 +598,8 @@ void st_http_problem(struct st_http_ex *x, int status, const char *detail)
         json_escape(b, st_str_c(detail));
         (void)st_buf_append_byte(b, '"');
     }
+    if (code)
+        (void)st_buf_printf(b, ",\"code\":\"%s\"", code);
     if (x->req && x->req->path.len) {
         (void)st_buf_append_c(b, ",\"instance\":\"");
         json_escape(b, x->req->path);
@@ -607,6 +611,26 @@ void st_http_problem(struct st_http_ex *x, int status, const char *detail)
     st_http_res_header_remove(x, "Content-Encoding");
     st_http_header(x, ST_STR_LIT("Content-Type"), ST_STR_LIT("application/problem+json"));
     st_http_send(x);
+}
+
+void st_http_problem(struct st_http_ex *x, int status, const char *detail)
+{
+    problem(x, status, detail, NULL);
+}
+
+/* The code of the server's own problems (st_http_config.problem_codes). */
+static const char *problem_code(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 408: return "request_timeout";
+    case 413: return "payload_too_large";
+    case 414: return "uri_too_long";
+    case 431: return "request_header_fields_too_large";
+    case 501: return "not_implemented";
+    case 505: return "http_version_not_supported";
+    default: return "error";
+    }
 }
 
 /* ---- streaming ---- */
@@ -857,7 +881,7 @@ static void server_error(struct st_http_conn *c, int status, const char *why)
     fix_head(c);
     reset_exchange(c, c->head_len ? &c->req : &none, (struct st_str){ "", 0 });
     c->ex.close = true;
-    st_http_problem(&c->ex, status, why);
+    problem(&c->ex, status, why, c->s->cfg.problem_codes ? problem_code(status) : NULL);
 }
 
 /* Make sure a body of `need` bytes after the head fits without moving data later. */

@@ -53,6 +53,10 @@ struct st_http_config {
     size_t max_out;               /* queued response bytes above which the server stops
                                    * reading from that connection [1 MiB] */
     const char *server_header;    /* "Server:" value; NULL: none */
+    /* The server's own problems (a malformed request 400, 408, 413, 431 ...) carry a
+     * machine-readable "code" member (bad_request, request_timeout, payload_too_large,
+     * request_header_fields_too_large ...), for APIs whose problems all have one. */
+    bool problem_codes;
     void (*handler)(struct st_http_ex *x);
     void *data; /* given to the handler as x->data */
 };
