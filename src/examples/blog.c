@@ -667,7 +667,8 @@ int st_example_blog(int argc, char **argv)
         { "workers", 'w', ST_FLAG_INT, &workers, "N", "event loop threads", 1, 256, NULL },
         { "db-threads", 0, ST_FLAG_INT, &threads, "N",
           "database threads, one connection each (0: 4 for SQLite, 16 for PostgreSQL); on PostgreSQL"
-          " as many connections again for the hot reads, shared among the workers", 0, 256, NULL },
+          " as many connections again for the hot reads, shared among the workers",
+          0, 256, NULL },
         { "rate-limit", 0, ST_FLAG_INT, &rate, "N", "requests per hour per client", 1, 100000000, NULL },
         { "no-access-log", 0, ST_FLAG_BOOL, &no_access_log, NULL, "do not log every request (benchmarks)", 0, 0, NULL },
         { "debug-queries", 0, ST_FLAG_BOOL, &debug_queries, NULL,

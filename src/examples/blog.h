@@ -79,7 +79,7 @@ struct blog {
     struct st_sql_pool **apools; /* per worker loop (PostgreSQL, no replica), else NULL */
     int pool_size;               /* connections per worker pool (--db-threads) */
     unsigned rate_limit;         /* requests per hour per client */
-    char *openapi[2];    /* documents for v1, v2 (built once at start) */
+    char *openapi[2];            /* documents for v1, v2 (built once at start) */
     char *docs_html;
 };
 

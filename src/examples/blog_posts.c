@@ -172,11 +172,11 @@ static char *like_pattern(const char *s)
 /* A posts list's statements: the count of an offset page (unless cached) and the page. */
 struct list_sql {
     struct blog_q count, page;
-    bool counts;     /* the count must run (offset mode, not cached) */
-    int64_t total;   /* cached count, or -1 */
-    uint64_t gen;    /* write_gen before counting */
-    char *key;       /* the count's cache key (malloc), NULL in cursor mode */
-    char *pattern;   /* the LIKE pattern of q (malloc; bound by the queries) */
+    bool counts;   /* the count must run (offset mode, not cached) */
+    int64_t total; /* cached count, or -1 */
+    uint64_t gen;  /* write_gen before counting */
+    char *key;     /* the count's cache key (malloc), NULL in cursor mode */
+    char *pattern; /* the LIKE pattern of q (malloc; bound by the queries) */
 };
 
 static void list_sql_build(struct blog_req *r, struct list_sql *ls)

@@ -107,8 +107,8 @@ struct st__pg_expect {
     struct st_sql_batch *b; /* the batch it belongs to (batches share a pipeline) */
     bool last;              /* ST__PG_SYNC: the batch's final Sync (not an independent query's) */
     int q;                  /* ST__PG_QUERY: the query index in the batch */
-    uintptr_t id; /* ST__PG_PREPARE: the statement id */
-    char *sql;    /* ST__PG_PREPARE: the cache key, to forget it when the prepare fails */
+    uintptr_t id;           /* ST__PG_PREPARE: the statement id */
+    char *sql;              /* ST__PG_PREPARE: the cache key, to forget it when the prepare fails */
 };
 
 enum { ST__CONN_CONNECTING = 1, ST__CONN_READY = 2, ST__CONN_BROKEN = 3 };
@@ -157,7 +157,7 @@ struct st_sql_pool {
     int connecting;
     struct st__sql_waiter *wait_head, *wait_tail;
     struct st_io_timer dispatch_timer; /* zero timeout: serve waiters at the end of this turn */
-    int orphans; /* SQLite batches still on a thread after st_sql_pool_free: the last frees p */
+    int orphans;                       /* SQLite batches still on a thread after st_sql_pool_free: the last frees p */
     bool freeing;
     char last_error[256];           /* why the last acquisition or connect failed */
     struct st_sql_pool_stats stats; /* written by the loop thread, relaxed atomics */
@@ -188,7 +188,7 @@ struct st_sql_batch {
     struct st_sql_conn *orphan;
     struct st_sql_conn *conn;
     struct st_sql_batch *next_on_conn; /* the next batch running on conn */
-    bool own_conn; /* acquired for this batch (or joined a pipelined one): released by the last */
+    bool own_conn;                     /* acquired for this batch (or joined a pipelined one): released by the last */
     bool submitted;
     bool independent;   /* st_sql_batch_independent: a Sync per query, no SAVEPOINT */
     struct st_buf data; /* SQL texts and parameter bytes, NUL-terminated each */

@@ -185,8 +185,7 @@ static void build_params(struct st_sql_conn *c, struct st_sql_batch *b, const st
     }
 }
 
-static void expect_push(struct st_sql_conn *c, struct st_sql_batch *b, int kind, int q, uintptr_t id,
-                        const char *sql)
+static void expect_push(struct st_sql_conn *c, struct st_sql_batch *b, int kind, int q, uintptr_t id, const char *sql)
 {
     struct st__pg_expect e = { .kind = kind, .b = b, .q = q, .id = id, .sql = sql ? st_xstrdup(sql) : NULL };
     ST_VEC_PUSH(&c->expect, e);

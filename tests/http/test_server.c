@@ -696,8 +696,13 @@ static void *serve_thread(void *arg)
 {
     struct hooks *h = arg;
     struct st_http_config cfg = { .handler = hello };
-    struct st_http_serve_opts o = { .listen = "127.0.0.1:0", .workers = 2, .on_ready = hooks_ready, .arg = h,
-                                    .worker_start = hook_start, .worker_stop = hook_stop, .worker_arg = h };
+    struct st_http_serve_opts o = { .listen = "127.0.0.1:0",
+                                    .workers = 2,
+                                    .on_ready = hooks_ready,
+                                    .arg = h,
+                                    .worker_start = hook_start,
+                                    .worker_stop = hook_stop,
+                                    .worker_arg = h };
     struct st_error err = { 0 };
     h->rc = st_http_serve(&o, &cfg, &err);
     return NULL;

@@ -666,7 +666,8 @@ static void test_pg_pipelined_batches(void **state)
         st_sql_batch_query(q[i], "INSERT INTO p VALUES ($1, $2)");
         st_sql_batch_int64(q[i], i);
         st_sql_batch_int64(q[i], i * 3);
-        st_sql_batch_query(q[i], i == BAD ? "SELECT 1 / ($1::int - $1::int)" : "SELECT n, pg_backend_pid() FROM p WHERE id = $1");
+        st_sql_batch_query(q[i], i == BAD ? "SELECT 1 / ($1::int - $1::int)"
+                                          : "SELECT n, pg_backend_pid() FROM p WHERE id = $1");
         st_sql_batch_int64(q[i], i);
         st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
     }
