@@ -606,7 +606,7 @@ static int serve(struct blog *b, const char *listen, int workers, struct st_erro
                                     .on_reload = st_example_on_reload,
                                     .arg = host };
     if (b->backend == ST_SQL_POSTGRES && !b->replica_url) {
-        b->apools = st_xcalloc((size_t)workers, sizeof *b->apools);
+        b->apools = st_xcalloc((size_t)workers, sizeof(struct st_sql_pool *));
         o.worker_start = worker_start;
         o.worker_stop = worker_stop;
         o.worker_arg = b;

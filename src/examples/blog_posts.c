@@ -110,8 +110,9 @@ static int post_read(struct blog_req *r, struct blog_conn *c, bool write, bool d
         return ST_SQL_OTHER;
     st_sql_bind_int64(st, 1, r->id);
     int rc = st_sql_step(st, err);
+    struct blog_row w = { .st = st };
     if (rc >= 0)
-        post_found(r, rc ? &(struct blog_row){ .st = st } : NULL);
+        post_found(r, rc ? &w : NULL);
     st_sql_reset(st);
     return rc < 0 ? rc : !rc;
 }
@@ -337,7 +338,8 @@ static void get_op(struct blog_req *r, struct blog_conn *c)
 /* The pipelined GET (blog_read_pool). */
 static void get_read(struct blog_req *r, const struct st_sql_batch *bt)
 {
-    post_found(r, st_sql_result_rows(bt, 0) ? &(struct blog_row){ .bt = bt } : NULL);
+    struct blog_row w = { .bt = bt };
+    post_found(r, st_sql_result_rows(bt, 0) ? &w : NULL);
     get_not_modified(r);
 }
 

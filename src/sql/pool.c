@@ -41,7 +41,7 @@ int st_sql_pool_new(struct st_io_loop *loop, const struct st_sql_pool_opts *o, s
     struct st_sql_pool *p = st_xcalloc(1, sizeof(*p));
     p->loop = loop;
     p->backend = be;
-    p->url = strcmp(path, ":memory:") || be != ST_SQL_SQLITE ? st_xstrdup(path) : memdb_path();
+    p->url = strcmp(path, ":memory:") != 0 || be != ST_SQL_SQLITE ? st_xstrdup(path) : memdb_path();
     p->name = st_xstrdup(o->name ? o->name : "default");
     p->max_size = o->max_size > 0 ? o->max_size : DEFAULT_MAX_SIZE;
     p->acquire_timeout_ms = o->acquire_timeout_ms > 0 ? o->acquire_timeout_ms : DEFAULT_ACQUIRE_TIMEOUT_MS;
@@ -351,8 +351,10 @@ void st_sql_pool_free(struct st_sql_pool *p)
         snprintf(p->last_error, sizeof(p->last_error), "the pool is shutting down");
         waiter_finish(w, NULL, ST_SQL_CONNECTION);
     }
-    while (p->all)
-        conn_free(p->all);
+    for (struct st_sql_conn *c = p->all, *next; c; c = next) {
+        next = c->next_all; /* conn_free unlinks c only */
+        conn_free(c);
+    }
     if (p->own_io_pool) /* joins the threads: orphaned batches are done, their lite_done queued */
         st_io_pool_free(p->io_pool, true);
     if (!p->orphans)
