@@ -20,132 +20,29 @@
 # --db-query-each: every read its own batch and transaction, TechEmpower's strictest reading).
 set -euo pipefail
 
-die() {
-    echo "bench/tfb.sh: $*" >&2
-    exit 1
-}
-[ $# -ge 1 ] || die "usage: bench/tfb.sh BUILD_DIR"
-build=$1
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-strata=$build/strata
-[ -x "$strata" ] || die "$strata not found; build it first"
-for c in wrk taskset node npm psql; do command -v "$c" >/dev/null || die "$c is not installed (scripts/install-deps.sh bench)"; done
-rounds=${ROUNDS:-5}
-duration=${DURATION:-10}
-warmup=${WARMUP:-2}
-conns=${CONNS:-256}
-pool=${POOL:-16}
-scpu=${SERVER_CPU:-0}
-ccpu=${CLIENT_CPU:-1}
-port=${PORT:-22180}
-nport=$((port + 1))
+bench=tfb.sh
+# shellcheck source=bench/lib-db.sh
+. "$(dirname "$0")/lib-db.sh"
+db_bench_init "${1:-}" 22180 25441
 routes=${ROUTES:-/db /queries?queries=20 /fortunes /updates?queries=20}
-peer=$here/peers/tfb-node
 
-tmp=$(mktemp -d /tmp/strata-tfb-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-pgdir=$tmp/pg
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    "$root/scripts/pg-test.sh" stop "$pgdir" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
+# wrk_route ROUTE PORT ARGS... - wrk on the route's URL.
+wrk_route() {
+    local route=$1 p=$2
+    shift 2
+    taskset -c "$ccpu" wrk "$@" "http://127.0.0.1:$p$route"
 }
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-# ticks PID... - utime+stime of these processes (clock ticks), those that still exist.
-ticks() {
-    local p t=0 s
-    for p in "$@"; do
-        s=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || continue
-        t=$((t + s))
-    done
-    echo "$t"
-}
-
-# pg_ticks - PostgreSQL's CPU so far: the postmaster's own and its reaped children's
-# (utime, stime, cutime, cstime), plus every live child's: a backend that exits moves its
-# ticks from the live sum to cutime/cstime, so the total only grows.
-pg_ticks() {
-    local pm c t
-    pm=$(head -1 "$pgdir/data/postmaster.pid" 2>/dev/null || true)
-    [ -n "$pm" ] || { echo 0; return; }
-    t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat" 2>/dev/null || echo 0)
-    # shellcheck disable=SC2046
-    c=$(ticks $(pgrep -P "$pm" || true))
-    echo $((t + c))
-}
-
-# wait_ready FILE PID - until FILE says "listening on", or fail.
-wait_ready() {
-    for _ in $(seq 300); do
-        grep -q '^listening on' "$1" && return 0
-        kill -0 "$2" 2>/dev/null || break
-        sleep 0.1
-    done
-    die "server did not start: $(cat "$1")"
-}
-
-# p99 in ms from wrk --latency output
-p99_ms() {
-    awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
-        m = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v; printf "%.2f", m }'
-}
-
-# run NAME PORT PID ROUTE - one wrk run; appends "name route rps p99 srv_us pg_us" to results.
-run() {
-    local name=$1 p=$2 pid=$3 route=$4 out s0 s1 g0 g1 req rps p99 hz errs
-    taskset -c "$ccpu" wrk -t1 -c"$conns" -d"${warmup}s" "http://127.0.0.1:$p$route" >/dev/null 2>&1 || true
-    s0=$(ticks "$pid")
-    g0=$(pg_ticks)
-    out=$(taskset -c "$ccpu" wrk -t1 -c"$conns" -d"${duration}s" --latency "http://127.0.0.1:$p$route")
-    s1=$(ticks "$pid")
-    g1=$(pg_ticks)
-    hz=$(getconf CLK_TCK)
-    req=$(echo "$out" | awk '/requests in/ {print $1}')
-    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    p99=$(echo "$out" | p99_ms)
-    errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {printf "%s ", $0}')
-    [ -z "$errs" ] || echo "   warning: $name $route: $errs" >&2
-    awk -v n="$name" -v r="$route" -v rps="$rps" -v p99="$p99" -v s="$((s1 - s0))" -v g="$((g1 - g0))" \
-        -v req="$req" -v hz="$hz" \
-        'BEGIN { printf "%s %s %s %s %.1f %.1f\n", n, r, rps, p99, s * 1e6 / hz / req, g * 1e6 / hz / req }' \
-        >>"$tmp/results"
-    printf '   %-7s %-22s %10s req/s  p99 %8s ms\n' "$name" "$route" "$rps" "$p99"
-}
-
-# median NAME ROUTE FIELD(3..6)
-median() {
-    awk -v n="$1" -v r="$2" -v f="$3" '$1 == n && $2 == r { print $f }' "$tmp/results" | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-              else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 # ---- PostgreSQL, strata, the peer ----
-url=$("$root/scripts/pg-test.sh" start "$pgdir" "${PGPORT:-25441}" | tail -1)
-[ -n "$url" ] || die "PostgreSQL did not start"
+start_pg
 # shellcheck disable=SC2086
 taskset -c "$scpu" "$strata" example bench --listen "127.0.0.1:$port" --workers 1 --db "$url" --db-pool "$pool" \
     ${STRATA_ARGS:-} >"$tmp/strata.out" 2>&1 &
 spid=$!
 pids+=("$spid")
 wait_ready "$tmp/strata.out" "$spid"
-if [ ! -d "$peer/node_modules" ]; then
-    (cd "$peer" && npm ci --no-audit --no-fund >/dev/null) || die "npm ci failed in $peer"
-fi
-DATABASE_URL=$url LISTEN=127.0.0.1:$nport POOL=$pool taskset -c "$scpu" node "$peer/server.js" >"$tmp/node.out" 2>&1 &
-npid=$!
-pids+=("$npid")
-wait_ready "$tmp/node.out" "$npid"
+# shellcheck disable=SC2119
+start_peer
 
 # Both servers must pass the same checks as tests/examples/tfb.sh before being measured.
 check=(python3 "$root/tests/examples/tfb_check.py")
@@ -162,60 +59,14 @@ for p in "$port" "$nport"; do
         die "port $p: /fortunes is wrong"
 done
 
-echo "== TechEmpower database tests: strata vs Node.js (fastify $(node -p "require('$peer/node_modules/fastify/package.json').version"), pg $(node -p "require('$peer/node_modules/pg/package.json').version"), node $(node --version)), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "== TechEmpower database tests: strata vs Node.js ($(peer_versions)), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "commit: $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
 echo "servers on CPU $scpu, wrk on CPU $ccpu (-c$conns, ${duration}s, ${warmup}s warm-up), PostgreSQL 15 unpinned, pools of $pool, $rounds rounds${STRATA_ARGS:+, strata $STRATA_ARGS}"
-: >"$tmp/results"
-for route in $routes; do
-    for r in $(seq "$rounds"); do
-        if [ $((r % 2)) = 1 ]; then
-            run strata "$port" "$spid" "$route"
-            run node "$nport" "$npid" "$route"
-        else
-            run node "$nport" "$npid" "$route"
-            run strata "$port" "$spid" "$route"
-        fi
-    done
-done
-kill -TERM "$npid" "$spid"
-wait "$npid" "$spid" 2>/dev/null || true
-pids=()
-
-echo
-printf '%-22s %12s %12s %7s %9s %9s %7s %10s %10s %10s %10s\n' route strata_rps node_rps ratio \
-    strata_p99 node_p99 p99_x strata_us node_us pg_us/s pg_us/n
-for route in $routes; do
-    sr=$(median strata "$route" 3)
-    nr=$(median node "$route" 3)
-    sp=$(median strata "$route" 4)
-    np=$(median node "$route" 4)
-    printf '%-22s %12s %12s %7s %9s %9s %7s %10s %10s %10s %10s\n' "$route" "$sr" "$nr" "$(ratio "$sr" "$nr")" \
-        "$sp" "$np" "$(ratio "$sp" "$np")" "$(median strata "$route" 5)" "$(median node "$route" 5)" \
-        "$(median strata "$route" 6)" "$(median node "$route" 6)"
-done
-echo "(rps: requests/s; p99 in ms, p99_x = strata/node (lower is better); *_us: server CPU us per request;"
-echo " pg_us/s, pg_us/n: PostgreSQL's CPU us per request while serving strata / node)"
+# shellcheck disable=SC2086
+compare $routes
 
 # ---- SQLite, strata only ----
 if [ "${SQLITE:-1}" = 1 ]; then
-    taskset -c "$scpu" "$strata" example bench --listen "127.0.0.1:$port" --workers 1 --db "sqlite:$tmp/tfb.db" \
-        >"$tmp/sqlite.out" 2>&1 &
-    spid=$!
-    pids+=("$spid")
-    wait_ready "$tmp/sqlite.out" "$spid"
-    echo
-    echo "== strata on SQLite (WAL; its pool threads inherit the pin to CPU $scpu)"
-    for route in $routes; do
-        for _ in $(seq "$rounds"); do run sqlite "$port" "$spid" "$route"; done
-    done
-    kill -TERM "$spid"
-    wait "$spid" 2>/dev/null || true
-    pids=()
-    echo
-    printf '%-22s %12s %9s %10s\n' route sqlite_rps p99_ms cpu_us
-    for route in $routes; do
-        printf '%-22s %12s %9s %10s\n' "$route" "$(median sqlite "$route" 3)" "$(median sqlite "$route" 4)" \
-            "$(median sqlite "$route" 5)"
-    done
-    echo "(cpu_us: strata's CPU per request, its SQLite threads included)"
+    # shellcheck disable=SC2086
+    sqlite_alone $routes -- example bench --listen "127.0.0.1:$port" --workers 1 --db "sqlite:$tmp/tfb.db"
 fi

@@ -638,6 +638,22 @@ static struct st_sql_batch *sleeper(struct env *e, struct result *r, const char 
     return q;
 }
 
+/* Two 5 s sleepers on the pool's two connections, then n batches that join their pipelines. */
+static void behind_sleepers(struct env *e, struct st_sql_batch **s0, struct result *r0, struct st_sql_batch **s1,
+                            struct result *r1, struct st_sql_batch **q, struct result *r, int n)
+{
+    *s0 = sleeper(e, r0, "SELECT pg_sleep(5)");
+    *s1 = sleeper(e, r1, "SELECT pg_sleep(5)");
+    until_in_use(e, 2);
+    for (int i = 0; i < n; i++) {
+        q[i] = st_sql_batch_new(e->pool);
+        st_sql_batch_query(q[i], "SELECT $1::int");
+        st_sql_batch_int64(q[i], i);
+        memset(&r[i], 0, sizeof r[i]);
+        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
+    }
+}
+
 /*
  * With every connection busy and none to open, batches join a busy connection's pipeline
  * instead of waiting: each is still its own transaction (a failing one rolls back alone,
@@ -674,15 +690,8 @@ static void test_pg_pipelined_batches(void **state)
     struct st_sql_pool_stats st = { 0 };
     st_sql_pool_stats_add(e.pool, &st);
     assert_int_equal(st.waiting, 0); /* nobody queued: they joined */
-    int done = 0;
-    int64_t deadline = st_time_mono_ms() + 10000;
-    while (done < N) {
-        assert_true(st_time_mono_ms() < deadline);
-        st_io_loop_run_once(e.loop, 50);
-        done = 0;
-        for (int i = 0; i < N; i++)
-            done += r[i].done;
-    }
+    for (int i = 0; i < N; i++)
+        run_until(&e, &r[i].done, 1);
     run_until(&e, &r0.done, 1);
     run_until(&e, &r1.done, 1);
     int64_t pids[2] = { 0, 0 };
@@ -724,16 +733,7 @@ static void test_pg_pipelined_batches(void **state)
     st_sql_batch_free(c);
 
     /* a connection killed under a pipeline: its batches all fail, the pool goes on */
-    s0 = sleeper(&e, &r0, "SELECT pg_sleep(5)");
-    s1 = sleeper(&e, &r1, "SELECT pg_sleep(5)");
-    until_in_use(&e, 2);
-    for (int i = 0; i < 4; i++) {
-        q[i] = st_sql_batch_new(e.pool);
-        st_sql_batch_query(q[i], "SELECT $1::int");
-        st_sql_batch_int64(q[i], i);
-        memset(&r[i], 0, sizeof r[i]);
-        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
-    }
+    behind_sleepers(&e, &s0, &r0, &s1, &r1, q, r, 4);
     struct st_sql_db *db;
     struct st_error err;
     assert_int_equal(st_sql_open(b->url, &db, &err), 0);
@@ -760,15 +760,7 @@ static void test_pg_pipelined_batches(void **state)
     st_sql_batch_free(c);
 
     /* the pool freed under a pipeline: every batch fails once, after the free */
-    s0 = sleeper(&e, &r0, "SELECT pg_sleep(5)");
-    s1 = sleeper(&e, &r1, "SELECT pg_sleep(5)");
-    until_in_use(&e, 2);
-    for (int i = 0; i < 4; i++) {
-        q[i] = st_sql_batch_new(e.pool);
-        st_sql_batch_query(q[i], "SELECT 1");
-        memset(&r[i], 0, sizeof r[i]);
-        st_sql_batch_submit(q[i], NULL, on_done, &r[i]);
-    }
+    behind_sleepers(&e, &s0, &r0, &s1, &r1, q, r, 4);
     st_sql_pool_free(e.pool);
     e.pool = NULL;
     for (int i = 0; i < 4; i++) {
