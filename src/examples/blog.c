@@ -249,9 +249,13 @@ void blog_submit(struct blog_req *r)
 
 /* ---- the pipelined read path (PostgreSQL, no replica) ------------------------------- */
 
-struct st_sql_pool *blog_read_pool(const struct blog_req *r)
+struct st_sql_pool *blog_read_pool(struct blog_req *r, void (*op)(struct blog_req *r, struct blog_conn *c))
 {
-    return r->b->apools ? r->b->apools[r->x->worker] : NULL;
+    if (r->b->apools)
+        return r->b->apools[r->x->worker];
+    r->op = op;
+    blog_submit(r);
+    return NULL;
 }
 
 struct batch_call {

@@ -218,10 +218,11 @@ bool blog_path_id(struct st_http_ex *x, const char *name, int64_t *out);
 bool blog_body(struct st_http_ex *x, json_t **out, const struct st_schema *s, unsigned flags);
 
 /*
- * The hot reads' pipelined path: the pool of x's worker loop when the reads may skip the
- * database threads (PostgreSQL, no replica), else NULL (use blog_submit).
+ * The hot reads' pipelined path: the pool of r's worker loop when the read may skip the
+ * database threads (PostgreSQL, no replica); else NULL, after handing r to the threads with
+ * op (blog_submit).
  */
-struct st_sql_pool *blog_read_pool(const struct blog_req *r);
+struct st_sql_pool *blog_read_pool(struct blog_req *r, void (*op)(struct blog_req *r, struct blog_conn *c));
 /*
  * Send bt (built on blog_read_pool(r)); on the loop, read(r, bt) fills r from the results
  * once every query succeeded (a failure answers 500/503 itself), then r is answered.
@@ -332,6 +333,9 @@ void blog_list_tail(const struct blog_list *l, struct blog_q *q);
 void blog_list_keys(const struct blog_list *l, struct blog_q *q);
 /* The sort keys of the current row (the trailing nkeys columns from col) as a JSON array. */
 json_t *blog_list_row_keys(const struct blog_list *l, const struct blog_row *w, int col);
+/* blog_list_answer from query q of a finished batch, each row built by row(r, w). */
+void blog_list_answer_batch(struct blog_req *r, const struct st_sql_batch *bt, int q, int64_t total,
+                            json_t *(*row)(struct blog_req *r, const struct blog_row *w), int ncols);
 /* Build r->out (JSON: data, meta, links) or r->text (CSV) from a page of rows read with
  * blog_list_tail: rows and keys hold up to limit+1 entries (the extra one is dropped and
  * means "more"); total: the count in offset mode (-1 otherwise). Takes rows and keys. */

@@ -187,24 +187,14 @@ static void list_read(struct blog_req *r, const struct st_sql_batch *bt)
         total = st_sql_result_int64(bt, page++, 0, 0);
         blog_count_put(r->b, lb->key, lb->gen, total);
     }
-    json_t *rows = json_array(), *keys = json_array();
-    int n = st_sql_result_rows(bt, page);
-    for (int i = 0; i < n; i++) {
-        struct blog_row w = { .bt = bt, .q = page, .row = i };
-        json_array_append_new(rows, comment_row(r, &w));
-        json_array_append_new(keys, blog_list_row_keys(&r->list, &w, COMMENT_NCOLS));
-    }
-    blog_list_answer(r, rows, keys, total);
+    blog_list_answer_batch(r, bt, page, total, comment_row, COMMENT_NCOLS);
 }
 
 static void list_submit(struct blog_req *r)
 {
-    struct st_sql_pool *pool = blog_read_pool(r);
-    if (!pool) {
-        r->op = list_op;
-        blog_submit(r);
+    struct st_sql_pool *pool = blog_read_pool(r, list_op);
+    if (!pool)
         return;
-    }
     struct list_batch *lb = st_arena_alloc(r->x->arena, sizeof *lb);
     lb->total = -1;
     lb->gen = __atomic_load_n(&r->b->write_gen, __ATOMIC_ACQUIRE);

@@ -520,6 +520,19 @@ json_t *blog_list_row_keys(const struct blog_list *l, const struct blog_row *w, 
     return a;
 }
 
+void blog_list_answer_batch(struct blog_req *r, const struct st_sql_batch *bt, int q, int64_t total,
+                            json_t *(*row)(struct blog_req *r, const struct blog_row *w), int ncols)
+{
+    json_t *rows = json_array(), *keys = json_array();
+    int n = st_sql_result_rows(bt, q);
+    for (int i = 0; i < n; i++) {
+        struct blog_row w = { .bt = bt, .q = q, .row = i };
+        json_array_append_new(rows, row(r, &w));
+        json_array_append_new(keys, blog_list_row_keys(&r->list, &w, ncols));
+    }
+    blog_list_answer(r, rows, keys, total);
+}
+
 /* ---- answers ------------------------------------------------------------------------- */
 
 /* path?<other params>&limit=N&<tail>: every parameter of the request but the paging ones. */

@@ -277,25 +277,14 @@ static void list_read(struct blog_req *r, const struct st_sql_batch *bt)
         total = st_sql_result_int64(bt, 0, 0, 0);
         blog_count_put(r->b, lb->key, lb->gen, total);
     }
-    int page = lb->counts;
-    json_t *rows = json_array(), *keys = json_array();
-    int n = st_sql_result_rows(bt, page);
-    for (int i = 0; i < n; i++) {
-        struct blog_row w = { .bt = bt, .q = page, .row = i };
-        json_array_append_new(rows, post_row(r, &w));
-        json_array_append_new(keys, blog_list_row_keys(&r->list, &w, POST_NCOLS));
-    }
-    blog_list_answer(r, rows, keys, total);
+    blog_list_answer_batch(r, bt, lb->counts, total, post_row, POST_NCOLS);
 }
 
 static void list_submit(struct blog_req *r)
 {
-    struct st_sql_pool *pool = blog_read_pool(r);
-    if (!pool) {
-        r->op = blog_posts_list_op;
-        blog_submit(r);
+    struct st_sql_pool *pool = blog_read_pool(r, blog_posts_list_op);
+    if (!pool)
         return;
-    }
     struct list_sql ls;
     list_sql_build(r, &ls);
     size_t kl = ls.key ? strlen(ls.key) : 0;
@@ -345,12 +334,9 @@ static void get_read(struct blog_req *r, const struct st_sql_batch *bt)
 
 static void get_submit(struct blog_req *r)
 {
-    struct st_sql_pool *pool = blog_read_pool(r);
-    if (!pool) {
-        r->op = get_op;
-        blog_submit(r);
+    struct st_sql_pool *pool = blog_read_pool(r, get_op);
+    if (!pool)
         return;
-    }
     struct blog_q q;
     post_query(&q, r, false);
     struct st_sql_batch *bt = st_sql_batch_new(pool);
