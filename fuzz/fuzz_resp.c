@@ -69,7 +69,6 @@ static bool drain(struct kv_req *r, struct st_buf *buf, size_t *pos, struct cmds
             struct kv_bytes *big = malloc((size_t)argc * sizeof *big);
             kv_req_argv(r, buf->data, big);
             free(big);
-            argc = 0;
             continue;
         }
         const char *base = r->type == 'i' ? r->inl.data : buf->data;
@@ -143,7 +142,7 @@ static void round_trip(const char *p, int argc)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > 64 * 1024)
+    if (size > (size_t)64 * 1024)
         return 0;
     struct cmds whole = { 0 }, bytes = { 0 };
     st_buf_init(&whole.flat, ST_BUF_UNLIMITED);

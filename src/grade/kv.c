@@ -459,11 +459,11 @@ KV_CHECK(q98_counter)
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < PER; j++) {
             struct g_rv *r = g_kv_read(k, cs[i]);
-            if (!g_kv_want_range(k, r, 1, N * PER))
+            if (!g_kv_want_range(k, r, 1, (int64_t)N * PER))
                 return false;
         }
     }
-    if (!g_kv_want_str(k, g_kv_call(k, cs[0], "HGET", sid, "views", NULL), num(k, N * PER)))
+    if (!g_kv_want_str(k, g_kv_call(k, cs[0], "HGET", sid, "views", NULL), num(k, (int64_t)N * PER)))
         return false;
     return g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", sid, NULL), 1);
 }
@@ -548,12 +548,12 @@ static bool concurrent_incr(struct g_kv *k, struct g_rconn **cs, int n, int per,
                 return false;
         }
     }
-    bool *seen = st_arena_zalloc(&k->ar, (size_t)(n * per + 1));
+    bool *seen = st_arena_zalloc(&k->ar, (size_t)n * (size_t)per + 1);
     for (int i = 0; i < n; i++) {
         int64_t prev = 0;
         for (int j = 0; j < per; j++) {
             struct g_rv *r = g_kv_read(k, cs[i]);
-            if (!g_kv_want_range(k, r, 1, n * per))
+            if (!g_kv_want_range(k, r, 1, (int64_t)n * per))
                 return false;
             if (ordered && (seen[r->i] || r->i <= prev))
                 return g_fail(k->g, "client %d got %" PRId64 " after %" PRId64 ": increments were lost or reordered", i,
@@ -564,7 +564,7 @@ static bool concurrent_incr(struct g_kv *k, struct g_rconn **cs, int n, int per,
             prev = r->i;
         }
     }
-    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, NULL), num(k, n * per)) &&
+    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, NULL), num(k, (int64_t)n * per)) &&
            g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", key, NULL), 1);
 }
 
@@ -590,7 +590,7 @@ KV_CHECK(q99_sliding_log)
     /* hits at t = 0, 100, ..., 1900 ms with a 1000 ms window: at hit i the hits in
      * (t - 1000, t] count, at most 10. Timestamps are the app's, so no sleeping. */
     for (int i = 0; i < 20; i++) {
-        long long t = 1700000000000LL + i * 100;
+        long long t = 1700000000000LL + (long long)i * 100;
         if (!g_kv_want_ok(k, g_kv_call(k, c, "MULTI", NULL)) ||
             !want_queued(k, g_kv_call(k, c, "ZADD", key, num(k, t), st_arena_printf(&k->ar, "req-%d", i), NULL)) ||
             !want_queued(k, g_kv_call(k, c, "ZCOUNT", key, st_arena_printf(&k->ar, "(%lld", t - 1000), "+inf", NULL)) ||
@@ -968,7 +968,7 @@ KV_CHECK(q311_exclusion)
     }
     if (total < N * ROUNDS)
         return g_fail(k->g, "only %d of %d critical sections completed: the lock was not handed on", total, N * ROUNDS);
-    if (!g_kv_want_str(k, g_kv_call(k, cs[0].c, "GET", counter, NULL), num(k, N * ROUNDS)))
+    if (!g_kv_want_str(k, g_kv_call(k, cs[0].c, "GET", counter, NULL), num(k, (int64_t)N * ROUNDS)))
         return g_fail(k->g,
                       "%d clients each incremented a counter %d times under the lock (GET then SET): the "
                       "counter is not %d, so two held the lock at once. %s",

@@ -433,7 +433,7 @@ bool sqlb_prepare_one(struct st_grade *g, struct st_sql_db *db, const char *cons
     bool ok = true;
     if (n != 1)
         ok = g_fail(g, "the file must hold exactly one SQL statement (a query), found %d", n);
-    if (ok)
+    if (ok && v)
         ok = sqlb_prepare(g, db, v[0], allowed, q);
     sqlb_split_free(v, n);
     for (const char *const *w = needed; ok && *w; w++) {
@@ -459,7 +459,7 @@ void sqlb_bind(struct sqlb_query *q, const char *name, int64_t v)
 
 void sqlb_rows_free(struct sqlb_rows *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; r->v && i < r->n; i++)
         free(r->v[i]);
     free(r->v);
     *r = (struct sqlb_rows){ 0 };
@@ -531,10 +531,10 @@ bool sqlb_select(struct st_grade *g, struct st_sql_db *db, const char *sql, cons
 
 bool sqlb_count(struct st_grade *g, struct st_sql_db *db, const char *sql, int64_t *n)
 {
-    struct sqlb_rows r;
+    struct sqlb_rows r = { 0 };
     if (!sqlb_select(g, db, sql, NULL, 0, &r))
         return false;
-    *n = r.n ? strtoll(r.v[0], NULL, 10) : 0;
+    *n = r.n && r.v ? strtoll(r.v[0], NULL, 10) : 0;
     sqlb_rows_free(&r);
     return true;
 }
@@ -621,7 +621,7 @@ static void fx_make(struct st_grade *g, struct fixture *f, int scale)
         const char *fn = first_names[g_rand(g) % (sizeof first_names / sizeof first_names[0])];
         snprintf(f->u[i].name, sizeof f->u[i].name, "%s %c.", fn, (char)('a' + g_rand(g) % 26));
         f->u[i].name[0] = (char)toupper((unsigned char)f->u[i].name[0]);
-        snprintf(f->u[i].email, sizeof f->u[i].email, "%s%lld@example.com", fn, (long long)(i + 1));
+        snprintf(f->u[i].email, sizeof f->u[i].email, "%s%lld@example.com", fn, (long long)i + 1);
         fx_time(g, f->u[i].created, sizeof f->u[i].created, 28);
         /* users 1 and 2 always write, the last always stays silent, the rest by chance */
         silent[i] = i == f->nu - 1 || (i >= 2 && g_range(g, 0, 3) == 0);
@@ -636,7 +636,7 @@ static void fx_make(struct st_grade *g, struct fixture *f, int scale)
         while (silent[u - 1]);
         f->p[i].user = i == 0 ? 1 : u;
         snprintf(f->p[i].title, sizeof f->p[i].title, "On %s and %s #%lld", words[g_rand(g) % 12],
-                 words[g_rand(g) % 12], (long long)(i + 1));
+                 words[g_rand(g) % 12], (long long)i + 1);
         snprintf(f->p[i].body, sizeof f->p[i].body, "Notes about %s, take %lld.", words[g_rand(g) % 12],
                  (long long)g_range(g, 1, 99));
         fx_time(g, f->p[i].created, sizeof f->p[i].created, 6);
@@ -830,7 +830,7 @@ static bool must_fail(struct st_grade *g, struct sqlb *b, const char *what, int 
 static bool c_schema_tables(struct st_grade *g)
 {
     struct sqlb b;
-    struct schema_ids ids;
+    struct schema_ids ids = { 0 };
     bool ok = schema_setup(g, &b, &ids);
     struct sqlb_rows r = { 0 };
     if (ok)
@@ -848,7 +848,7 @@ static bool c_schema_tables(struct st_grade *g)
 static bool c_schema_fk(struct st_grade *g)
 {
     struct sqlb b;
-    struct schema_ids ids;
+    struct schema_ids ids = { 0 };
     bool ok = schema_setup(g, &b, &ids);
     const char *pt[] = { "T", "B" };
     int64_t pi[] = { ids.post + 1000, ids.user + 1000 };
@@ -871,7 +871,7 @@ static bool c_schema_fk(struct st_grade *g)
 static bool c_schema_unique(struct st_grade *g)
 {
     struct sqlb b;
-    struct schema_ids ids;
+    struct schema_ids ids = { 0 };
     bool ok = schema_setup(g, &b, &ids);
     int64_t id = ids.user + 1;
     const char *ut[] = { ids.email, "Someone else" };
@@ -885,7 +885,7 @@ static bool c_schema_unique(struct st_grade *g)
 static bool c_schema_not_null(struct st_grade *g)
 {
     struct sqlb b;
-    struct schema_ids ids;
+    struct schema_ids ids = { 0 };
     bool ok = schema_setup(g, &b, &ids);
     int64_t uid = ids.user + 1;
     const char *t1[] = { "x@example.com" }, *t2[] = { "Name" };
@@ -923,7 +923,7 @@ static bool c_schema_not_null(struct st_grade *g)
 static bool c_schema_check(struct st_grade *g)
 {
     struct sqlb b;
-    struct schema_ids ids;
+    struct schema_ids ids = { 0 };
     bool ok = schema_setup(g, &b, &ids);
     struct st_error err = { 0 };
     static const char *const good[] = { "draft", "published" };
@@ -961,7 +961,7 @@ static int64_t parse_ts(const char *s)
 static bool c_schema_defaults(struct st_grade *g)
 {
     struct sqlb b;
-    struct schema_ids ids;
+    struct schema_ids ids = { 0 };
     bool ok = schema_setup(g, &b, &ids);
     struct sqlb_rows r = { 0 };
     int64_t id = ids.post;
@@ -969,7 +969,7 @@ static bool c_schema_defaults(struct st_grade *g)
         ok = sqlb_select(g, b.db, "SELECT status, created_at FROM posts WHERE id = $1", &id, 1, &r);
     if (ok && r.n != 1)
         ok = g_fail(g, "the post inserted without status and created_at was not found");
-    if (ok) {
+    if (ok && r.v) {
         const char *row = r.v[0];
         const char *sep = strstr(row, " | ");
         int64_t ts = sep ? parse_ts(sep + 3) : -1;
@@ -979,7 +979,7 @@ static bool c_schema_defaults(struct st_grade *g)
                         "a post inserted without status has (status, created_at) = (%s); the status must default "
                         "to 'draft'",
                         row);
-        else if (ts < 0 || ts < now - 26 * 3600 || ts > now + 26 * 3600)
+        else if (ts < 0 || ts < now - 26L * 3600 || ts > now + 26L * 3600)
             ok = g_fail(g,
                         "a post inserted without created_at has created_at %s; it must default to the current "
                         "time (CURRENT_TIMESTAMP)",

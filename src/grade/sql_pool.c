@@ -156,7 +156,7 @@ static void hit_run(struct hit *h)
         snprintf(h->what, sizeof h->what, "socket: %s", strerror(errno));
         return;
     }
-    struct timeval tv = { .tv_sec = h->timeout_ms / 1000, .tv_usec = (h->timeout_ms % 1000) * 1000 };
+    struct timeval tv = { .tv_sec = h->timeout_ms / 1000, .tv_usec = (suseconds_t)(h->timeout_ms % 1000) * 1000 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     struct sockaddr_in a = { .sin_family = AF_INET,
@@ -251,7 +251,7 @@ static void *hit_thread(void *arg)
 static bool check_bounded(struct st_grade *g)
 {
     struct q111 *q = g->state;
-    int64_t want_ms = (Q111_BURST + q->pool - 1) / q->pool * Q111_BURST_SLEEP_MS;
+    int64_t want_ms = (int64_t)((Q111_BURST + q->pool - 1) / q->pool) * Q111_BURST_SLEEP_MS;
     struct hit hs[Q111_BURST];
     pthread_t th[Q111_BURST];
     char path[32];

@@ -77,10 +77,11 @@ struct st_http_ratelimit *st_http_ratelimit_new(const struct st_http_ratelimit_o
 {
     struct st_http_ratelimit *rl = aligned_alloc(64, sizeof *rl);
     if (!rl)
-        st_panic("ratelimit: out of memory");
+        st_panic("ratelimit: out of memory"); /* _Noreturn: rl is not NULL below */
+    // cppcheck-suppress nullPointerRedundantCheck
     memset(rl, 0, sizeof *rl);
     rl->limit = o && o->limit ? o->limit : 100;
-    rl->window_ms = o && o->window_ms > 0 ? o->window_ms : 3600 * 1000;
+    rl->window_ms = o && o->window_ms > 0 ? o->window_ms : 3600L * 1000;
     rl->g = (rl->window_ms + BUCKETS - 1) / BUCKETS;
     rl->clock_ms = o && o->clock_ms ? o->clock_ms : mono_ms;
     rl->clock_arg = o ? o->clock_arg : NULL;
@@ -91,7 +92,7 @@ struct st_http_ratelimit *st_http_ratelimit_new(const struct st_http_ratelimit_o
     for (int i = 0; i < STRIPES; i++) {
         struct stripe *s = &rl->stripes[i];
         pthread_mutex_init(&s->lock, NULL);
-        s->table = st_xcalloc(chains, sizeof *s->table);
+        s->table = st_xcalloc(chains, sizeof(struct entry *));
         s->mask = chains - 1;
         s->cap = cap;
     }

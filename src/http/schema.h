@@ -33,10 +33,10 @@ enum st_schema_type {
 };
 
 enum {
-    ST_SCHEMA_REQUIRED = 1u,  /* must be present (when validating with ST_SCHEMA_CHECK_REQUIRED) */
-    ST_SCHEMA_NULLABLE = 2u,  /* null is allowed */
-    ST_SCHEMA_READONLY = 4u,  /* appears in responses only; present in a request: error read_only */
-    ST_SCHEMA_BOUNDED = 8u,   /* min/max apply (strings: length in code points; integers: value) */
+    ST_SCHEMA_REQUIRED = 1u, /* must be present (when validating with ST_SCHEMA_CHECK_REQUIRED) */
+    ST_SCHEMA_NULLABLE = 2u, /* null is allowed */
+    ST_SCHEMA_READONLY = 4u, /* appears in responses only; present in a request: error read_only */
+    ST_SCHEMA_BOUNDED = 8u,  /* min/max apply (strings: length in code points; integers: value) */
 };
 
 struct st_schema;

@@ -528,8 +528,7 @@ static void run_pending(struct st_io_loop *loop)
         if (s->w && (s->w->events & ST_IO_READ) && s->term_held && !s->held.len) {
             s->term_held = false;
             s->w->rres = s->term;
-            s->w->cb(loop, s->w, ST_IO_READ | ST_IO_RDATA);
-            s = &r->slots[idx];
+            s->w->cb(loop, s->w, ST_IO_READ | ST_IO_RDATA); /* may move r->slots: s is stale after */
         }
         slot_maybe_free(r, idx);
     }

@@ -102,8 +102,9 @@ static struct param params[] = {
     { "maxclients", NULL, P_INT, F(maxclients), 1, INT_MAX, false, NULL, "" },
     { "timeout", NULL, P_INT, F(timeout_s), 0, INT_MAX, false, NULL, "" },
     { "hz", NULL, P_INT, F(hz), 0, INT_MAX, false, NULL, "" },
-    { "proto-max-bulk-len", NULL, P_MEM, F(proto_max_bulk_len), 1024 * 1024, INT64_MAX, false, NULL, "" },
-    { "client-query-buffer-limit", NULL, P_MEM, F(client_query_buffer_limit), 1024 * 1024, INT64_MAX, false, NULL, "" },
+    { "proto-max-bulk-len", NULL, P_MEM, F(proto_max_bulk_len), 1024L * 1024, INT64_MAX, false, NULL, "" },
+    { "client-query-buffer-limit", NULL, P_MEM, F(client_query_buffer_limit), 1024L * 1024, INT64_MAX, false, NULL,
+      "" },
     { "client-output-buffer-limit", NULL, P_OBUF, NULL, 0, 0, 0, false, NULL, "" },
     { "save", NULL, P_SAVE, NULL, 0, 0, 0, false, NULL, "" },
     { "list-max-listpack-size", "list-max-ziplist-size", P_INT, F(list_max_listpack_size), INT_MIN, INT_MAX, false,
@@ -205,8 +206,8 @@ static bool parse_memory(const char *s, int64_t *out)
                   { "b", 1 },
                   { "k", 1000 },
                   { "kb", 1024 },
-                  { "m", 1000 * 1000 },
-                  { "mb", 1024 * 1024 },
+                  { "m", 1000LL * 1000 },
+                  { "mb", 1024LL * 1024 },
                   { "g", 1000LL * 1000 * 1000 },
                   { "gb", 1024LL * 1024 * 1024 } };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
@@ -258,7 +259,7 @@ static bool parse_save(const char *s, struct kv_config *cfg, const char **why)
     }
     cfg->nsave = n / 2;
     for (int i = 0; i < n / 2; i++) {
-        cfg->save[i].seconds = nums[2 * i];
+        cfg->save[i].seconds = nums[(size_t)2 * i];
         cfg->save[i].changes = nums[2 * i + 1];
     }
     return true;
@@ -346,7 +347,7 @@ static bool set_param(struct param *p, const char *v, struct kv_config *cfg, con
         store_int(&q, n);
         return true;
     case P_BOOL:
-        if (strcasecmp(v, "yes") && strcasecmp(v, "no")) {
+        if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
             *why = "argument must be 'yes' or 'no'";
             return false;
         }
@@ -535,7 +536,7 @@ static int load_file(const char *path, struct st_error *err)
 static int load_options(int argc, char **argv, int i, struct st_error *err)
 {
     struct st_buf line;
-    st_buf_init(&line, 64 * 1024);
+    st_buf_init(&line, (size_t)64 * 1024);
     int rc = 0, lineno = 0;
     for (; i <= argc && !rc; i++) {
         bool flush = i == argc || (strncmp(argv[i], "--", 2) == 0 && argv[i][2]);

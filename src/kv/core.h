@@ -25,7 +25,7 @@
 
 /* Redis's limits: a header line ($n or *n) or an inline request longer than this without
  * its newline is refused, so a peer cannot make us scan an unbounded line. */
-#define KV_INLINE_MAX (64 * 1024)
+#define KV_INLINE_MAX ((size_t)64 * 1024)
 /* A bulk at least this big is read straight into room reserved for it (no doubling). */
 #define KV_BIG_ARG (32 * 1024)
 

@@ -185,7 +185,7 @@ static void vol_add(struct kv_db *db, struct kv_entry *e)
 {
     if (db->nvol == db->vol_cap) {
         db->vol_cap = db->vol_cap ? db->vol_cap * 2 : 16;
-        db->vol = kv_realloc(db->vol, db->vol_cap * sizeof(*db->vol));
+        db->vol = kv_realloc(db->vol, db->vol_cap * sizeof(struct kv_entry *));
     }
     e->vol_i = (uint32_t)db->nvol;
     db->vol[db->nvol++] = e;

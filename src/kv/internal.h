@@ -261,7 +261,7 @@ void kv_reply_set_deferred(struct kv_client *c, void *handle, size_t n, char kin
  * (repeats allowed): beyond it the reply would take gigabytes and seconds to build while
  * every other client waits (Redis 7 runs out of memory or dies there), so strata answers
  * "ERR value is out of range" instead. */
-#define KV_RAND_REPEAT_MAX (64u * 1024 * 1024)
+#define KV_RAND_REPEAT_MAX ((uint64_t)64 * 1024 * 1024)
 #define KV_ERR_OVERFLOW "ERR increment or decrement would overflow"
 #define KV_ERR_NOKEY "ERR no such key"
 #define KV_ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."

@@ -164,9 +164,9 @@ static void watch_key(struct kv_client *c, struct kv_bytes key)
     }
     struct wref *r = kv_malloc(sizeof *r);
     *r = (struct wref){ c, k, logically_expired(c->db, key) };
-    k->refs = grow(k->refs, k->nrefs, &k->cap, sizeof *k->refs);
+    k->refs = grow(k->refs, k->nrefs, &k->cap, sizeof(struct wref *));
     k->refs[k->nrefs++] = r;
-    m->w = grow(m->w, m->nw, &m->wcap, sizeof *m->w);
+    m->w = grow(m->w, m->nw, &m->wcap, sizeof(struct wref *));
     m->w[m->nw++] = r;
     nwatches++;
 }
@@ -177,7 +177,7 @@ static void wref_drop(struct wref *r)
     struct wkey *k = r->k;
     for (size_t i = 0; i < k->nrefs; i++) {
         if (k->refs[i] == r) {
-            memmove(&k->refs[i], &k->refs[i + 1], (k->nrefs - i - 1) * sizeof *k->refs);
+            memmove(&k->refs[i], &k->refs[i + 1], (k->nrefs - i - 1) * sizeof(struct wref *));
             k->nrefs--;
             break;
         }

@@ -135,7 +135,7 @@ static void chan_add(struct ps_chan *ch, struct kv_client *c)
 {
     if (ch->nsubs == ch->cap) {
         ch->cap = ch->cap ? ch->cap * 2 : 4;
-        ch->subs = kv_realloc(ch->subs, ch->cap * sizeof *ch->subs);
+        ch->subs = kv_realloc(ch->subs, ch->cap * sizeof(struct kv_client *));
     }
     ch->subs[ch->nsubs++] = c;
 }
@@ -145,7 +145,7 @@ static void chan_remove(struct ps_chan *ch, const struct kv_client *c)
 {
     for (size_t i = 0; i < ch->nsubs; i++) {
         if (ch->subs[i] == c) {
-            memmove(&ch->subs[i], &ch->subs[i + 1], (ch->nsubs - i - 1) * sizeof *ch->subs);
+            memmove(&ch->subs[i], &ch->subs[i + 1], (ch->nsubs - i - 1) * sizeof(struct kv_client *));
             ch->nsubs--;
             return;
         }

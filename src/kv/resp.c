@@ -406,6 +406,13 @@ void kv_reply_ok(struct kv_client *c)
     out_append(c, "+OK\r\n", 5);
 }
 
+/* The line end of a reply (two bytes, no NUL: replies are not C strings). */
+static inline void crlf(char *p)
+{
+    p[0] = '\r';
+    p[1] = '\n';
+}
+
 void kv_reply_status(struct kv_client *c, const char *s)
 {
     size_t n = strlen(s);
@@ -413,8 +420,8 @@ void kv_reply_status(struct kv_client *c, const char *s)
     if (!d)
         return;
     d[0] = '+';
-    memcpy(d + 1, s, n);
-    memcpy(d + 1 + n, "\r\n", 2);
+    memcpy(d + 1, s, n); /* NOLINT(bugprone-not-null-terminated-result): RESP bytes, not a C string */
+    crlf(d + 1 + n);
     out_commit(c, n + 3);
 }
 
@@ -427,7 +434,7 @@ static void error_bytes(struct kv_client *c, const char *msg, size_t n)
     d[0] = '-';
     for (size_t i = 0; i < n; i++)
         d[1 + i] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
-    memcpy(d + 1 + n, "\r\n", 2);
+    crlf(d + 1 + n);
     out_commit(c, n + 3);
 }
 
@@ -504,7 +511,7 @@ void kv_reply_double(struct kv_client *c, double d)
             return;
         p[0] = ',';
         memcpy(p + 1, tmp, n);
-        memcpy(p + 1 + n, "\r\n", 2);
+        crlf(p + 1 + n);
         out_commit(c, n + 3);
     } else {
         kv_reply_bulk(c, kv_b(tmp, n));
@@ -569,7 +576,7 @@ void kv_reply_verbatim(struct kv_client *c, struct kv_bytes b)
         return;
     d[0] = '=';
     size_t len = 1 + kv_resp_ll2str(d + 1, (int64_t)b.n + 4);
-    memcpy(d + len, "\r\ntxt:", 6);
+    memcpy(d + len, "\r\ntxt:", 6); /* NOLINT(bugprone-not-null-terminated-result): RESP bytes */
     len += 6;
     if (b.n)
         memcpy(d + len, b.p, b.n);

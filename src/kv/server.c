@@ -37,10 +37,10 @@
 #include "kv/persist.h"
 #include "kv/resp.h"
 
-#define READ_CHUNK (16 * 1024)
-#define BIG_READ (1024 * 1024)
+#define READ_CHUNK ((size_t)16 * 1024)
+#define BIG_READ ((size_t)1024 * 1024)
 #define MAX_LISTENERS 8
-#define OBUF_KEEP (64 * 1024) /* an emptied output buffer larger than this is freed */
+#define OBUF_KEEP ((size_t)64 * 1024) /* an emptied output buffer larger than this is freed */
 
 struct listener {
     int fd;
@@ -642,7 +642,7 @@ static void process_input(struct kv_conn *k)
         st_buf_consume(&k->qbuf, drop);
         kv_req_shift(&k->req, drop);
         k->qpos -= drop;
-        if (k->qbuf.len == 0 && k->qbuf.cap > 4 * READ_CHUNK)
+        if (k->qbuf.len == 0 && k->qbuf.cap > READ_CHUNK * 4)
             st_buf_release(&k->qbuf);
     }
     srv.current = prev;
@@ -765,11 +765,13 @@ static void on_accept(struct st_io_acceptor *a, int fd)
 
 static struct st_str wait_key(struct kv_db *db, struct kv_bytes key, char *buf, size_t cap, char **heap)
 {
-    size_t n = sizeof db + key.n;
+    /* the db's address, then the key: a map key unique per (db, key) */
+    size_t n = sizeof(uintptr_t) + key.n;
     char *p = n <= cap ? buf : (*heap = st_xmalloc(n));
-    memcpy(p, &db, sizeof db);
+    uintptr_t a = (uintptr_t)db;
+    memcpy(p, &a, sizeof a);
     if (key.n)
-        memcpy(p + sizeof db, key.p, key.n);
+        memcpy(p + sizeof a, key.p, key.n);
     return (struct st_str){ p, n };
 }
 
@@ -856,7 +858,7 @@ void kv_block(struct kv_client *c, int nkeys, const struct kv_bytes *keys, int64
             continue;
         if (q->n == q->cap) {
             q->cap = q->cap ? q->cap * 2 : 4;
-            q->v = st_xrealloc(q->v, q->cap * sizeof *q->v);
+            q->v = st_xrealloc(q->v, q->cap * sizeof(struct kv_conn *));
         }
         q->v[q->n++] = k;
         b->keys[b->nkeys++] = s->key; /* the map owns the key copy */
@@ -888,7 +890,7 @@ static void unblock(struct kv_conn *k, bool resume)
         struct waitq *q = s->val;
         for (size_t j = 0; j < q->n; j++) {
             if (q->v[j] == k) {
-                memmove(q->v + j, q->v + j + 1, (q->n - j - 1) * sizeof *q->v);
+                memmove(q->v + j, q->v + j + 1, (q->n - j - 1) * sizeof(struct kv_conn *));
                 q->n--;
                 break;
             }
@@ -978,8 +980,8 @@ static void serve_key(struct st_str key)
     struct waitq *q = s->val;
     /* Snapshot the queue: serving a client removes it (and may free the queue). */
     size_t n = q->n;
-    struct kv_conn **v = st_xmalloc(n * sizeof *v);
-    memcpy(v, q->v, n * sizeof *v);
+    struct kv_conn **v = st_xmalloc(n * sizeof(struct kv_conn *));
+    memcpy(v, q->v, n * sizeof(struct kv_conn *));
     for (size_t i = 0; i < n; i++) {
         struct kv_conn *k = v[i];
         if (k->closing || !k->blk)

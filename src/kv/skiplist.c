@@ -68,7 +68,7 @@ uint32_t kv_htab_hash(struct kv_bytes key)
 
 static void resize(struct kv_htab *t, size_t size)
 {
-    struct kv_hent **nb = kv_calloc(size, sizeof(*nb));
+    struct kv_hent **nb = kv_calloc(size, sizeof(struct kv_hent *));
     for (size_t b = 0; b < t->size; b++) {
         struct kv_hent *e = t->buckets[b];
         while (e) {

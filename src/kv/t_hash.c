@@ -298,9 +298,9 @@ static int hash_emit(const void *p, struct kv_bytes key, struct kv_emitter *em)
     hash_iter_init(&it, (void *)p);
     while (hash_next(&it, &f, &v)) {
         /* the iterator's int buffers are reused: keep copies of int texts */
-        memcpy(nums[2 * n], f.p, f.p == it.fbuf ? f.n : 0);
+        memcpy(nums[(size_t)2 * n], f.p, f.p == it.fbuf ? f.n : 0);
         memcpy(nums[2 * n + 1], v.p, v.p == it.vbuf ? v.n : 0);
-        argv[2 + 2 * n] = f.p == it.fbuf ? kv_b(nums[2 * n], f.n) : f;
+        argv[2 + (size_t)2 * n] = f.p == it.fbuf ? kv_b(nums[(size_t)2 * n], f.n) : f;
         argv[3 + 2 * n] = v.p == it.vbuf ? kv_b(nums[2 * n + 1], v.n) : v;
         if (++n == EMIT_PAIRS) {
             int rc = kv_emit(em, 2 + 2 * n, argv);
@@ -685,7 +685,7 @@ static void reply_distinct(struct kv_client *c, void *p, size_t count, bool with
         return;
     }
     struct hht *h = p;
-    struct kv_hent **all = kv_malloc(len * sizeof(*all));
+    struct kv_hent **all = kv_malloc(len * sizeof(struct kv_hent *));
     struct kv_htab_iter it = KV_HTAB_ITER_INIT;
     for (size_t i = 0; i < len; i++)
         all[i] = kv_htab_next(&h->ht, &it);
@@ -781,7 +781,7 @@ static void scan_one(void *arg, struct kv_hent *e)
     struct scan_acc *a = arg;
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 16;
-        a->v = kv_realloc(a->v, a->cap * sizeof(*a->v));
+        a->v = kv_realloc(a->v, a->cap * sizeof(const struct kv_hent *));
     }
     a->v[a->n++] = e;
 }

@@ -1848,7 +1848,7 @@ static void zscan_one(void *arg, struct kv_hent *e)
     struct zscan_acc *a = arg;
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 16;
-        a->v = kv_realloc(a->v, a->cap * sizeof(*a->v));
+        a->v = kv_realloc(a->v, a->cap * sizeof(struct kv_zsl_node *));
     }
     a->v[a->n++] = (struct kv_zsl_node *)e;
 }

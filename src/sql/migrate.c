@@ -222,7 +222,7 @@ static int parse_args(int argc, char **argv, const char **cmd, int *n, bool *has
             return 2;
         }
     }
-    if (!*cmd || (strcmp(*cmd, "up") && strcmp(*cmd, "down") && strcmp(*cmd, "status")))
+    if (!*cmd || (strcmp(*cmd, "up") != 0 && strcmp(*cmd, "down") != 0 && strcmp(*cmd, "status") != 0))
         return 2;
     return !strcmp(*cmd, "status") && *has_n ? 2 : 0;
 }
@@ -246,7 +246,7 @@ int st_sql_migrate_cli(const char *app, const struct st_sql_migration *migration
         rc = st_sql_migrate_up(db, migrations, has_n ? n : -1, &count, &err);
     else if (!rc)
         rc = st_sql_migrate_down(db, migrations, has_n ? n : 1, &count, &err);
-    if (!rc && strcmp(cmd, "status")) {
+    if (!rc && strcmp(cmd, "status") != 0) {
         int v = 0;
         st_sql_migrate_version(db, &v, NULL);
         printf("%s: %s %d migration%s, now at %d\n", app, !strcmp(cmd, "up") ? "applied" : "reverted", count,

@@ -225,8 +225,8 @@ enum st_sql_type st__sql_pg_type(Oid oid)
 int64_t st__sql_pg_changes(const PGresult *res)
 {
     const char *cs = PQcmdStatus((PGresult *)res);
-    if (!cs ||
-        (strncmp(cs, "INSERT", 6) && strncmp(cs, "UPDATE", 6) && strncmp(cs, "DELETE", 6) && strncmp(cs, "MERGE", 5)))
+    if (!cs || (strncmp(cs, "INSERT", 6) != 0 && strncmp(cs, "UPDATE", 6) != 0 && strncmp(cs, "DELETE", 6) != 0 &&
+                strncmp(cs, "MERGE", 5) != 0))
         return 0;
     const char *t = PQcmdTuples((PGresult *)res);
     return *t ? strtoll(t, NULL, 10) : 0;
@@ -269,8 +269,8 @@ void st__sql_bytea_decode(const char *s, size_t len, struct st_buf *out)
 
 int st_sql_open(const char *url, struct st_sql_db **out, struct st_error *err)
 {
-    enum st_sql_backend be;
-    const char *path;
+    enum st_sql_backend be = ST_SQL_SQLITE;
+    const char *path = NULL;
     int rc = st_sql_url_parse(url, &be, &path, err);
     if (rc)
         return rc;

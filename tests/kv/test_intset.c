@@ -132,7 +132,7 @@ static void test_random(void **state)
     (void)state;
     enum { N = 3000 };
     for (int round = 0; round < 30; round++) {
-        int64_t model[N];
+        int64_t model[N] = { 0 };
         uint32_t n = 0;
         struct kv_intset *is = kv_intset_new();
         int widest = 1 + round % 3;
