@@ -133,8 +133,8 @@ void st_sql_replica_free(struct st_sql_replica_set *rs)
 {
     if (!rs)
         return;
-    while (rs->waiters) {
-        struct waiter *w = rs->waiters;
+    for (struct waiter *w = rs->waiters, *next; w; w = next) {
+        next = w->next; /* unlink_waiter clears it */
         unlink_waiter(rs, w);
         st_io_timer_stop(rs->loop, &w->timer);
         if (w->check)
