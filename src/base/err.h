@@ -51,6 +51,14 @@ void st_error_clear(struct st_error *err);
 /* Abort with a message: for out-of-memory in servers and broken invariants. */
 _Noreturn void st_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* An invariant the code relies on, stated for the compiler and the static analyzer (which
+ * otherwise explores impossible paths): no code is generated; breaking it is undefined. */
+#define ST_ASSUME(cond)                                                                                                \
+    do {                                                                                                               \
+        if (!(cond))                                                                                                   \
+            __builtin_unreachable();                                                                                   \
+    } while (0)
+
 /* Memory that cannot fail: aborts with a message on exhaustion (servers cap what clients
  * can make them allocate, so exhaustion is a bug or an overloaded host, not an input). */
 void *st_xmalloc(size_t n);

@@ -228,6 +228,7 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
 static void conn_addrs(struct kv_conn *k)
 {
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss); /* the analyzer cannot see getpeername/getsockname fill it */
     socklen_t len = sizeof ss;
     if (getpeername(k->fd, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, k->addr, sizeof k->addr);
@@ -463,7 +464,7 @@ static const struct kv_cmd *resolve(struct kv_client *c)
         if (!sub) {
             char up[48], msg[256];
             size_t i;
-            for (i = 0; cmd->name[i] && i < sizeof up - 1; i++)
+            for (i = 0; i < sizeof up - 1 && cmd->name[i]; i++)
                 up[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32 : cmd->name[i]);
             up[i] = 0;
             snprintf(msg, sizeof msg, "ERR unknown subcommand '%.*s'. Try %s HELP.",
@@ -956,6 +957,8 @@ void kv_signal_key_ready(struct kv_db *db, struct kv_bytes key)
 static bool rerun(struct kv_conn *k)
 {
     struct kv_blocked *b = k->blk;
+    if (!b) /* callers check; executing may clear k->blk, which is checked again below */
+        return true;
     struct kv_client *c = &k->c;
     c->argc = b->argc;
     c->argv = b->argv;

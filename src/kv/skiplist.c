@@ -297,6 +297,7 @@ static void insert_node(struct kv_zsl *zsl, struct kv_zsl_node *x)
     size_t rank[KV_ZSL_MAXLEVEL];
     struct kv_bytes m = kv_zsl_node_member(x);
     int level = (int)x->nlevel;
+    ST_ASSUME(zsl->level >= 1); /* the header always has a level (kv_zsl_new) */
 
     for (int i = zsl->level - 1; i >= 0; i--) {
         rank[i] = i == zsl->level - 1 ? 0 : rank[i + 1];

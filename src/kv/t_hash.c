@@ -690,6 +690,7 @@ static void reply_distinct(struct kv_client *c, void *p, size_t count, bool with
     for (size_t i = 0; i < len; i++)
         all[i] = kv_htab_next(&h->ht, &it);
     for (size_t i = 0; i < count; i++) {
+        ST_ASSUME(i < len); /* count <= len */
         size_t j = i + kv_rand64() % (len - i);
         struct kv_hent *t = all[i];
         all[i] = all[j];

@@ -391,8 +391,10 @@ static struct kv_bytes zit_member(const struct zit *it)
     struct kv_bytes m;
     if (is_packed(it->p))
         zp_read(it->p, it->off, &m, NULL);
-    else
+    else {
+        ST_ASSUME(it->n); /* a valid iterator over a skiplist is on a node */
         m = kv_zsl_node_member(it->n);
+    }
     return m;
 }
 
@@ -401,8 +403,10 @@ static double zit_score(const struct zit *it)
     double s;
     if (is_packed(it->p))
         zp_read(it->p, it->off, NULL, &s);
-    else
+    else {
+        ST_ASSUME(it->n);
         s = it->n->score;
+    }
     return s;
 }
 
@@ -449,10 +453,12 @@ static void zit_step(struct zit *it, bool reverse)
     it->valid = it->rank < zlen(it->p);
     if (!it->valid)
         return;
-    if (is_packed(it->p))
+    if (is_packed(it->p)) {
         it->off = zp_read(it->p, it->off, NULL, NULL);
-    else
+    } else {
+        ST_ASSUME(it->n);
         it->n = it->n->level[0].forward;
+    }
 }
 
 /* Position on the first element in the score (lex) range, or the last one when reverse.
@@ -1308,6 +1314,7 @@ void kv_cmd_zpopmax(struct kv_client *c)
 /* The first non-empty sorted set among keys: its entry, NULL (none) or NULL with *wrong. */
 static struct kv_entry *first_nonempty(struct kv_client *c, const struct kv_bytes *keys, int n, int *which, bool *wrong)
 {
+    *wrong = false;
     for (int i = 0; i < n; i++) {
         struct kv_entry *e = kv_lookup_type(c, keys[i], KV_ZSET, true, wrong);
         if (*wrong)
@@ -1436,6 +1443,7 @@ static void zrandmember_distinct(struct kv_client *c, const void *p, size_t coun
         idx[i] = i;
     reply_pairs_len(c, count, withscores);
     for (size_t i = 0; i < count; i++) {
+        ST_ASSUME(i < len); /* count <= len */
         size_t j = i + (size_t)(kv_zsl_rand() % (len - i)), t = idx[i];
         struct zit it;
         idx[i] = idx[j];
@@ -1647,6 +1655,7 @@ static void compute(struct zacc *a, struct zsrc *srcs)
 static bool parse_zsetop(struct kv_client *c, int at, enum zop op, bool store, struct zsrc **srcs, int *n,
                          enum agg *agg, bool *withscores)
 {
+    ST_ASSUME(c->argv && at < c->argc); /* the command table's arity guarantees numkeys */
     int64_t nk;
     if (!kv_parse_i64(c->argv[at], &nk)) {
         kv_reply_error(c, KV_ERR_NOTINT);
