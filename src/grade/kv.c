@@ -69,32 +69,32 @@ KV_CHECK(q434_set_get)
 {
     OPEN(c);
     const char *key = g_kv_key(k, "k"), *v1 = rand_word(k, 12), *v2 = rand_word(k, 30);
-    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", key, NULL)))
+    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", key, G_KV_END)))
         return false;
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, v1, "EX", "60", NULL)) ||
-        !g_kv_want_str(k, g_kv_call(k, c, "GET", key, NULL), v1))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, v1, "EX", "60", G_KV_END)) ||
+        !g_kv_want_str(k, g_kv_call(k, c, "GET", key, G_KV_END), v1))
         return false;
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, v2, "EX", "60", NULL)) ||
-        !g_kv_want_str(k, g_kv_call(k, c, "GET", key, NULL), v2))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, v2, "EX", "60", G_KV_END)) ||
+        !g_kv_want_str(k, g_kv_call(k, c, "GET", key, G_KV_END), v2))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 KV_CHECK(q434_del_exists)
 {
     OPEN(c);
     const char *a = g_kv_key(k, "a"), *b = g_kv_key(k, "b"), *missing = g_kv_key(k, "missing");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, "1", NULL)) ||
-        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, "2", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, "1", G_KV_END)) ||
+        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, "2", G_KV_END)))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, missing, NULL), 2))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, missing, G_KV_END), 2))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", a, b, missing, NULL), 2))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", a, b, missing, G_KV_END), 2))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, NULL), 0) ||
-        !g_kv_want_nil(k, g_kv_call(k, c, "GET", a, NULL)))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, G_KV_END), 0) ||
+        !g_kv_want_nil(k, g_kv_call(k, c, "GET", a, G_KV_END)))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", a, NULL), 0);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", a, G_KV_END), 0);
 }
 
 KV_CHECK(q434_binary)
@@ -116,8 +116,8 @@ KV_CHECK(q434_binary)
     if (!g_kv_send(k, c, 2, get, glens) || !g_kv_want_bulk(k, g_kv_read(k, c), bin, binlen))
         return false;
     const char *kempty = g_kv_key(k, "empty");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", kempty, "", "EX", "60", NULL)) ||
-        !g_kv_want_str(k, g_kv_call(k, c, "GET", kempty, NULL), ""))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", kempty, "", "EX", "60", G_KV_END)) ||
+        !g_kv_want_str(k, g_kv_call(k, c, "GET", kempty, G_KV_END), ""))
         return false;
     size_t big = 1u << 20;
     char *v = st_arena_alloc(&k->ar, big);
@@ -128,7 +128,7 @@ KV_CHECK(q434_binary)
     size_t blens[] = { 3, strlen(kbig), big, 2, 2 };
     if (!g_kv_send(k, c, 5, bargv, blens) || !g_kv_want_ok(k, g_kv_read(k, c)))
         return false;
-    struct g_rv *r = g_kv_call(k, c, "GET", kbig, NULL);
+    struct g_rv *r = g_kv_call(k, c, "GET", kbig, G_KV_END);
     if (!r)
         return false;
     if (r->t != '$' || r->n != big || memcmp(r->s, v, big) != 0)
@@ -140,20 +140,20 @@ KV_CHECK(q434_expiry)
 {
     OPEN(c);
     const char *key = g_kv_key(k, "ttl"), *plain = g_kv_key(k, "plain");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v", "PX", "300", NULL)) ||
-        !g_kv_want_range(k, g_kv_call(k, c, "PTTL", key, NULL), 1, 300))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v", "PX", "300", G_KV_END)) ||
+        !g_kv_want_range(k, g_kv_call(k, c, "PTTL", key, G_KV_END), 1, 300))
         return false;
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", plain, "v", NULL)) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "TTL", plain, NULL), -1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", plain, "60", NULL), 1) ||
-        !g_kv_want_range(k, g_kv_call(k, c, "TTL", plain, NULL), 55, 60))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", plain, "v", G_KV_END)) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "TTL", plain, G_KV_END), -1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", plain, "60", G_KV_END), 1) ||
+        !g_kv_want_range(k, g_kv_call(k, c, "TTL", plain, G_KV_END), 55, 60))
         return false;
     g_kv_sleep(450);
-    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", key, NULL)) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "EXISTS", key, NULL), 0) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "TTL", key, NULL), -2))
+    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", key, G_KV_END)) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "EXISTS", key, G_KV_END), 0) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "TTL", key, G_KV_END), -2))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", plain, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", plain, G_KV_END), 1);
 }
 
 KV_CHECK(q434_pipeline)
@@ -191,20 +191,20 @@ KV_CHECK(q434_pipeline)
 KV_CHECK(q434_errors)
 {
     OPEN(c);
-    struct g_rv *r = g_kv_call(k, c, "NOSUCHCOMMAND", "x", NULL);
+    struct g_rv *r = g_kv_call(k, c, "NOSUCHCOMMAND", "x", G_KV_END);
     if (!r)
         return false;
     if (r->t != '-')
         return g_fail(k->g, "sent %s, got %s, expected an error reply", k->last, g_kv_show(k, r));
-    r = g_kv_call(k, c, "GET", NULL);
+    r = g_kv_call(k, c, "GET", G_KV_END);
     if (!r)
         return false;
     if (r->t != '-')
         return g_fail(k->g, "sent GET without a key, got %s, expected an error reply", g_kv_show(k, r));
     const char *key = g_kv_key(k, "str");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v", "EX", "60", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v", "EX", "60", G_KV_END)))
         return false;
-    return g_kv_want_str(k, g_kv_call(k, c, "GET", key, NULL), "v");
+    return g_kv_want_str(k, g_kv_call(k, c, "GET", key, G_KV_END), "v");
 }
 
 KV_CHECK(q434_clients)
@@ -216,12 +216,12 @@ KV_CHECK(q434_clients)
     const char *vals[N];
     for (int i = 0; i < N; i++) {
         vals[i] = rand_word(k, 10);
-        if (!g_kv_want_ok(k, g_kv_call(k, cs[i], "SET", g_kv_key(k, num(k, i)), vals[i], "EX", "60", NULL)))
+        if (!g_kv_want_ok(k, g_kv_call(k, cs[i], "SET", g_kv_key(k, num(k, i)), vals[i], "EX", "60", G_KV_END)))
             return false;
     }
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < N; j++) {
-            if (!g_kv_want_str(k, g_kv_call(k, cs[i], "GET", g_kv_key(k, num(k, j)), NULL), vals[j]))
+            if (!g_kv_want_str(k, g_kv_call(k, cs[i], "GET", g_kv_key(k, num(k, j)), G_KV_END), vals[j]))
                 return false;
         }
     }
@@ -246,46 +246,47 @@ KV_CHECK(q97_cache_aside)
 {
     OPEN(c);
     const char *key = g_kv_key(k, "user:42"), *val = rand_word(k, 24);
-    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", key, NULL)))
+    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", key, G_KV_END)))
         return false; /* miss: the app loads from the database ... */
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, val, "EX", "30", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, val, "EX", "30", G_KV_END)))
         return false; /* ... and fills the cache with a TTL */
-    if (!g_kv_want_str(k, g_kv_call(k, c, "GET", key, NULL), val))
+    if (!g_kv_want_str(k, g_kv_call(k, c, "GET", key, G_KV_END), val))
         return false; /* hit */
-    return g_kv_want_range(k, g_kv_call(k, c, "TTL", key, NULL), 25, 30);
+    return g_kv_want_range(k, g_kv_call(k, c, "TTL", key, G_KV_END), 25, 30);
 }
 
 KV_CHECK(q97_expires)
 {
     OPEN(c);
     const char *a = g_kv_key(k, "a"), *b = g_kv_key(k, "b");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, "x", "PX", "250", NULL)) ||
-        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, "y", NULL)) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", b, "250", NULL), 1))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, "x", "PX", "250", G_KV_END)) ||
+        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, "y", G_KV_END)) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", b, "250", G_KV_END), 1))
         return false;
-    if (!g_kv_want_str(k, g_kv_call(k, c, "GET", a, NULL), "x"))
+    if (!g_kv_want_str(k, g_kv_call(k, c, "GET", a, G_KV_END), "x"))
         return false;
     g_kv_sleep(450);
-    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", a, NULL)) || !g_kv_want_nil(k, g_kv_call(k, c, "GET", b, NULL)))
+    if (!g_kv_want_nil(k, g_kv_call(k, c, "GET", a, G_KV_END)) ||
+        !g_kv_want_nil(k, g_kv_call(k, c, "GET", b, G_KV_END)))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, NULL), 0);
+    return g_kv_want_int(k, g_kv_call(k, c, "EXISTS", a, b, G_KV_END), 0);
 }
 
 KV_CHECK(q97_ttl_rules)
 {
     OPEN(c);
     const char *key = g_kv_key(k, "t");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v1", "EX", "100", NULL)) ||
-        !g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v2", "KEEPTTL", NULL)) ||
-        !g_kv_want_range(k, g_kv_call(k, c, "TTL", key, NULL), 95, 100))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v1", "EX", "100", G_KV_END)) ||
+        !g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v2", "KEEPTTL", G_KV_END)) ||
+        !g_kv_want_range(k, g_kv_call(k, c, "TTL", key, G_KV_END), 95, 100))
         return false;
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v3", NULL)) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "TTL", key, NULL), -1))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", key, "v3", G_KV_END)) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "TTL", key, G_KV_END), -1))
         return false; /* a plain SET replaces the entry: no stale TTL */
-    if (!g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", key, "50", NULL), 1) ||
-        !g_kv_want_range(k, g_kv_call(k, c, "TTL", key, NULL), 45, 50))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", key, "50", G_KV_END), 1) ||
+        !g_kv_want_range(k, g_kv_call(k, c, "TTL", key, G_KV_END), 45, 50))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 KV_CHECK(q97_stampede)
@@ -296,7 +297,7 @@ KV_CHECK(q97_stampede)
         return false;
     const char *lock = g_kv_key(k, "rebuild-lock");
     for (int i = 0; i < N; i++) { /* everyone asks before anyone reads: a real race */
-        if (!g_kv_sendv(k, cs[i], "SET", lock, num(k, i), "NX", "PX", "5000", NULL))
+        if (!g_kv_sendv(k, cs[i], "SET", lock, num(k, i), "NX", "PX", "5000", G_KV_END))
             return false;
     }
     int winners = 0, winner = -1;
@@ -311,8 +312,8 @@ KV_CHECK(q97_stampede)
     }
     if (winners != 1)
         return g_fail(k->g, "%d of %d clients racing SET NX on one key won it; exactly one must", winners, N);
-    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", lock, NULL), num(k, winner)) &&
-           g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", lock, NULL), 1);
+    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", lock, G_KV_END), num(k, winner)) &&
+           g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", lock, G_KV_END), 1);
 }
 
 KV_CHECK(q97_batch)
@@ -320,17 +321,17 @@ KV_CHECK(q97_batch)
     OPEN(c);
     const char *a = g_kv_key(k, "a"), *b = g_kv_key(k, "b"), *m = g_kv_key(k, "m");
     const char *va = rand_word(k, 8), *vb = rand_word(k, 8);
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, va, "EX", "60", NULL)) ||
-        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, vb, "EX", "60", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", a, va, "EX", "60", G_KV_END)) ||
+        !g_kv_want_ok(k, g_kv_call(k, c, "SET", b, vb, "EX", "60", G_KV_END)))
         return false;
-    struct g_rv *r = g_kv_call(k, c, "MGET", a, m, b, NULL);
+    struct g_rv *r = g_kv_call(k, c, "MGET", a, m, b, G_KV_END);
     if (!g_kv_want_array(k, r, 3))
         return false;
     if (!g_kv_is_str(&r->a[0], va) || r->a[1].t != '_' || !g_kv_is_str(&r->a[2], vb))
         return g_fail(k->g, "sent %s, got %s, expected [\"%s\", nil, \"%s\"]", k->last, g_kv_show(k, r), va, vb);
-    if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", a, b, NULL), 2))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", a, b, G_KV_END), 2))
         return false; /* invalidation */
-    r = g_kv_call(k, c, "MGET", a, b, NULL);
+    r = g_kv_call(k, c, "MGET", a, b, G_KV_END);
     if (!g_kv_want_array(k, r, 2))
         return false;
     if (r->a[0].t != '_' || r->a[1].t != '_')
@@ -365,63 +366,64 @@ KV_CHECK(q98_create)
     OPEN(c);
     const char *sid = g_kv_key(k, st_arena_printf(&k->ar, "session:%s", rand_word(k, 16)));
     const char *user = rand_word(k, 8), *csrf = rand_word(k, 20);
-    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "user", user, "csrf", csrf, "created", "1700000000", NULL), 3))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "user", user, "csrf", csrf, "created", "1700000000", G_KV_END),
+                       3))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", sid, "1800", NULL), 1) ||
-        !g_kv_want_range(k, g_kv_call(k, c, "TTL", sid, NULL), 1790, 1800))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", sid, "1800", G_KV_END), 1) ||
+        !g_kv_want_range(k, g_kv_call(k, c, "TTL", sid, G_KV_END), 1790, 1800))
         return false;
-    struct g_rv *r = g_kv_call(k, c, "HGETALL", sid, NULL);
+    struct g_rv *r = g_kv_call(k, c, "HGETALL", sid, G_KV_END);
     if (!g_kv_want_array(k, r, 6))
         return false;
     if (!g_kv_is_str(hfield(r, "user"), user) || !g_kv_is_str(hfield(r, "csrf"), csrf) ||
         !g_kv_is_str(hfield(r, "created"), "1700000000"))
         return g_fail(k->g, "HGETALL returned %s, not the fields stored", g_kv_show(k, r));
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", sid, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", sid, G_KV_END), 1);
 }
 
 KV_CHECK(q98_fields)
 {
     OPEN(c);
     const char *sid = g_kv_key(k, "session:f");
-    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "user", "ann", "theme", "dark", NULL), 2) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", sid, "60", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "user", "ann", "theme", "dark", G_KV_END), 2) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", sid, "60", G_KV_END), 1))
         return false;
-    if (!g_kv_want_str(k, g_kv_call(k, c, "HGET", sid, "theme", NULL), "dark") ||
-        !g_kv_want_nil(k, g_kv_call(k, c, "HGET", sid, "nosuchfield", NULL)))
+    if (!g_kv_want_str(k, g_kv_call(k, c, "HGET", sid, "theme", G_KV_END), "dark") ||
+        !g_kv_want_nil(k, g_kv_call(k, c, "HGET", sid, "nosuchfield", G_KV_END)))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "theme", "light", NULL), 0) ||
-        !g_kv_want_str(k, g_kv_call(k, c, "HGET", sid, "theme", NULL), "light"))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "theme", "light", G_KV_END), 0) ||
+        !g_kv_want_str(k, g_kv_call(k, c, "HGET", sid, "theme", G_KV_END), "light"))
         return false; /* an update is not a new field */
-    if (!g_kv_want_range(k, g_kv_call(k, c, "TTL", sid, NULL), 55, 60))
+    if (!g_kv_want_range(k, g_kv_call(k, c, "TTL", sid, G_KV_END), 55, 60))
         return false; /* writing a field keeps the session's TTL */
-    if (!g_kv_want_int(k, g_kv_call(k, c, "HDEL", sid, "theme", NULL), 1) ||
-        !g_kv_want_nil(k, g_kv_call(k, c, "HGET", sid, "theme", NULL)))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "HDEL", sid, "theme", G_KV_END), 1) ||
+        !g_kv_want_nil(k, g_kv_call(k, c, "HGET", sid, "theme", G_KV_END)))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", sid, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", sid, G_KV_END), 1);
 }
 
 KV_CHECK(q98_sliding)
 {
     OPEN(c);
     const char *active = g_kv_key(k, "session:active"), *idle = g_kv_key(k, "session:idle");
-    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", active, "user", "a", NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "HSET", idle, "user", "i", NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", active, "400", NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", idle, "400", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", active, "user", "a", G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "HSET", idle, "user", "i", G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", active, "400", G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", idle, "400", G_KV_END), 1))
         return false;
     for (int i = 0; i < 3; i++) { /* each request of the active user renews the timeout */
         g_kv_sleep(200);
-        if (!g_kv_want_str(k, g_kv_call(k, c, "HGET", active, "user", NULL), "a") ||
-            !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", active, "400", NULL), 1))
+        if (!g_kv_want_str(k, g_kv_call(k, c, "HGET", active, "user", G_KV_END), "a") ||
+            !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", active, "400", G_KV_END), 1))
             return false;
     }
     /* 600 ms in: the idle session (400 ms) is gone, the active one is still there */
-    struct g_rv *r = g_kv_call(k, c, "HGETALL", idle, NULL);
-    if (!g_kv_want_array(k, r, 0) || !g_kv_want_int(k, g_kv_call(k, c, "EXISTS", idle, NULL), 0))
+    struct g_rv *r = g_kv_call(k, c, "HGETALL", idle, G_KV_END);
+    if (!g_kv_want_array(k, r, 0) || !g_kv_want_int(k, g_kv_call(k, c, "EXISTS", idle, G_KV_END), 0))
         return false;
-    if (!g_kv_want_str(k, g_kv_call(k, c, "HGET", active, "user", NULL), "a"))
+    if (!g_kv_want_str(k, g_kv_call(k, c, "HGET", active, "user", G_KV_END), "a"))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", active, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", active, G_KV_END), 1);
 }
 
 KV_CHECK(q98_logout)
@@ -429,15 +431,15 @@ KV_CHECK(q98_logout)
     OPEN(c);
     OPEN(other);
     const char *sid = g_kv_key(k, "session:l");
-    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "user", "bob", NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", sid, "60", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "HSET", sid, "user", "bob", G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", sid, "60", G_KV_END), 1))
         return false;
-    if (!g_kv_want_str(k, g_kv_call(k, other, "HGET", sid, "user", NULL), "bob"))
+    if (!g_kv_want_str(k, g_kv_call(k, other, "HGET", sid, "user", G_KV_END), "bob"))
         return false; /* any app server sees the session */
-    if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", sid, NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "DEL", sid, G_KV_END), 1))
         return false;
-    struct g_rv *r = g_kv_call(k, other, "HGETALL", sid, NULL);
-    return g_kv_want_array(k, r, 0) && g_kv_want_nil(k, g_kv_call(k, other, "HGET", sid, "user", NULL));
+    struct g_rv *r = g_kv_call(k, other, "HGETALL", sid, G_KV_END);
+    return g_kv_want_array(k, r, 0) && g_kv_want_nil(k, g_kv_call(k, other, "HGET", sid, "user", G_KV_END));
 }
 
 KV_CHECK(q98_counter)
@@ -447,12 +449,12 @@ KV_CHECK(q98_counter)
     if (!open_n(k, cs, N))
         return false;
     const char *sid = g_kv_key(k, "session:views");
-    if (!g_kv_want_int(k, g_kv_call(k, cs[0], "HSET", sid, "user", "c", NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, cs[0], "EXPIRE", sid, "60", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, cs[0], "HSET", sid, "user", "c", G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, cs[0], "EXPIRE", sid, "60", G_KV_END), 1))
         return false;
     for (int j = 0; j < PER; j++) {
         for (int i = 0; i < N; i++) {
-            if (!g_kv_sendv(k, cs[i], "HINCRBY", sid, "views", "1", NULL))
+            if (!g_kv_sendv(k, cs[i], "HINCRBY", sid, "views", "1", G_KV_END))
                 return false;
         }
     }
@@ -463,9 +465,9 @@ KV_CHECK(q98_counter)
                 return false;
         }
     }
-    if (!g_kv_want_str(k, g_kv_call(k, cs[0], "HGET", sid, "views", NULL), num(k, (int64_t)N * PER)))
+    if (!g_kv_want_str(k, g_kv_call(k, cs[0], "HGET", sid, "views", G_KV_END), num(k, (int64_t)N * PER)))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", sid, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", sid, G_KV_END), 1);
 }
 
 static const struct st_grade_check q98_checks[] = {
@@ -484,12 +486,12 @@ const struct st_grader st__grade_q98 = { "q98", 98, 0, NULL, q98_checks };
  * after g_fail. */
 static int64_t hit(struct g_kv *k, struct g_rconn *c, const char *key, const char *window_ms)
 {
-    struct g_rv *r = g_kv_call(k, c, "INCR", key, NULL);
+    struct g_rv *r = g_kv_call(k, c, "INCR", key, G_KV_END);
     if (!r)
         return -1;
     if (r->t != ':')
         return g_fail(k->g, "sent %s, got %s, expected an integer", k->last, g_kv_show(k, r)), -1;
-    if (r->i == 1 && !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", key, window_ms, NULL), 1))
+    if (r->i == 1 && !g_kv_want_int(k, g_kv_call(k, c, "PEXPIRE", key, window_ms, G_KV_END), 1))
         return -1;
     return r->i;
 }
@@ -507,9 +509,9 @@ KV_CHECK(q99_fixed_window)
             return g_fail(k->g, "hit %d in the window counted %" PRId64 "", i, n);
     }
     /* over the limit: the app refuses, the key still expires with the window */
-    if (!g_kv_want_range(k, g_kv_call(k, c, "PTTL", key, NULL), 1, 10000))
+    if (!g_kv_want_range(k, g_kv_call(k, c, "PTTL", key, G_KV_END), 1, 10000))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 KV_CHECK(q99_window_resets)
@@ -529,7 +531,7 @@ KV_CHECK(q99_window_resets)
                       "the first hit after the window lapsed counted %" PRId64 ", expected 1 (the key must "
                       "expire with its window)",
                       n);
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 /*
@@ -544,7 +546,7 @@ static bool concurrent_incr(struct g_kv *k, struct g_rconn **cs, int n, int per,
     const char *key = g_kv_key(k, name);
     for (int j = 0; j < per; j++) {
         for (int i = 0; i < n; i++) {
-            if (!g_kv_sendv(k, cs[i], "INCR", key, NULL))
+            if (!g_kv_sendv(k, cs[i], "INCR", key, G_KV_END))
                 return false;
         }
     }
@@ -564,8 +566,8 @@ static bool concurrent_incr(struct g_kv *k, struct g_rconn **cs, int n, int per,
             prev = r->i;
         }
     }
-    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, NULL), num(k, (int64_t)n * per)) &&
-           g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", key, NULL), 1);
+    return g_kv_want_str(k, g_kv_call(k, cs[0], "GET", key, G_KV_END), num(k, (int64_t)n * per)) &&
+           g_kv_want_int(k, g_kv_call(k, cs[0], "DEL", key, G_KV_END), 1);
 }
 
 KV_CHECK(q99_atomic)
@@ -591,12 +593,13 @@ KV_CHECK(q99_sliding_log)
      * (t - 1000, t] count, at most 10. Timestamps are the app's, so no sleeping. */
     for (int i = 0; i < 20; i++) {
         long long t = 1700000000000LL + (long long)i * 100;
-        if (!g_kv_want_ok(k, g_kv_call(k, c, "MULTI", NULL)) ||
-            !want_queued(k, g_kv_call(k, c, "ZADD", key, num(k, t), st_arena_printf(&k->ar, "req-%d", i), NULL)) ||
-            !want_queued(k, g_kv_call(k, c, "ZCOUNT", key, st_arena_printf(&k->ar, "(%lld", t - 1000), "+inf", NULL)) ||
-            !want_queued(k, g_kv_call(k, c, "PEXPIRE", key, "60000", NULL)))
+        if (!g_kv_want_ok(k, g_kv_call(k, c, "MULTI", G_KV_END)) ||
+            !want_queued(k, g_kv_call(k, c, "ZADD", key, num(k, t), st_arena_printf(&k->ar, "req-%d", i), G_KV_END)) ||
+            !want_queued(
+                k, g_kv_call(k, c, "ZCOUNT", key, st_arena_printf(&k->ar, "(%lld", t - 1000), "+inf", G_KV_END)) ||
+            !want_queued(k, g_kv_call(k, c, "PEXPIRE", key, "60000", G_KV_END)))
             return false;
-        struct g_rv *r = g_kv_call(k, c, "EXEC", NULL);
+        struct g_rv *r = g_kv_call(k, c, "EXEC", G_KV_END);
         if (!g_kv_want_array(k, r, 3))
             return false;
         int64_t want = i < 10 ? i + 1 : 10;
@@ -604,7 +607,7 @@ KV_CHECK(q99_sliding_log)
             return g_fail(k->g, "hit %d: EXEC of ZADD/ZCOUNT/PEXPIRE returned %s, expected [:1, :%" PRId64 ", :1]", i,
                           g_kv_show(k, r), want);
     }
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 static const struct st_grade_check q99_checks[] = {
@@ -650,12 +653,12 @@ KV_CHECK(q175_subscribe)
 {
     OPEN(c);
     const char *a = g_kv_key(k, "news"), *b = g_kv_key(k, "sport");
-    if (!g_kv_sendv(k, c, "SUBSCRIBE", a, b, NULL))
+    if (!g_kv_sendv(k, c, "SUBSCRIBE", a, b, G_KV_END))
         return false;
     if (!MSG(k, g_kv_read(k, c), "first SUBSCRIBE confirmation", "subscribe", a, ":1") ||
         !MSG(k, g_kv_read(k, c), "second SUBSCRIBE confirmation", "subscribe", b, ":2"))
         return false;
-    if (!g_kv_sendv(k, c, "UNSUBSCRIBE", a, NULL))
+    if (!g_kv_sendv(k, c, "UNSUBSCRIBE", a, G_KV_END))
         return false;
     return MSG(k, g_kv_read(k, c), "UNSUBSCRIBE confirmation", "unsubscribe", a, ":1");
 }
@@ -669,14 +672,14 @@ KV_CHECK(q175_fanout)
     OPEN(pub);
     const char *ch = g_kv_key(k, "orders");
     for (int i = 0; i < N; i++) {
-        if (!g_kv_sendv(k, subs[i], "SUBSCRIBE", ch, NULL) ||
+        if (!g_kv_sendv(k, subs[i], "SUBSCRIBE", ch, G_KV_END) ||
             !MSG(k, g_kv_read(k, subs[i]), "SUBSCRIBE confirmation", "subscribe", ch, ":1"))
             return false;
     }
     const char *msgs[M];
     for (int j = 0; j < M; j++) {
         msgs[j] = st_arena_printf(&k->ar, "order-%d-%s", j, rand_word(k, 6));
-        if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, msgs[j], NULL), N))
+        if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, msgs[j], G_KV_END), N))
             return false;
     }
     for (int i = 0; i < N; i++) {
@@ -694,11 +697,11 @@ KV_CHECK(q175_patterns)
     OPEN(sub);
     OPEN(pub);
     const char *pat = g_kv_key(k, "events.*"), *hit = g_kv_key(k, "events.login"), *miss = g_kv_key(k, "other");
-    if (!g_kv_sendv(k, sub, "PSUBSCRIBE", pat, NULL) ||
+    if (!g_kv_sendv(k, sub, "PSUBSCRIBE", pat, G_KV_END) ||
         !MSG(k, g_kv_read(k, sub), "PSUBSCRIBE confirmation", "psubscribe", pat, ":1"))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", miss, "x", NULL), 0) ||
-        !g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", hit, "alice", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", miss, "x", G_KV_END), 0) ||
+        !g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", hit, "alice", G_KV_END), 1))
         return false;
     return MSG(k, g_kv_read(k, sub), "pattern message", "pmessage", pat, hit, "alice");
 }
@@ -711,12 +714,14 @@ KV_CHECK(q175_unsubscribe)
     const char *ch = g_kv_key(k, "chat");
     for (int i = 0; i < 2; i++) {
         struct g_rconn *s = i ? b : a;
-        if (!g_kv_sendv(k, s, "SUBSCRIBE", ch, NULL) || !MSG(k, g_kv_read(k, s), "SUBSCRIBE", "subscribe", ch, ":1"))
+        if (!g_kv_sendv(k, s, "SUBSCRIBE", ch, G_KV_END) ||
+            !MSG(k, g_kv_read(k, s), "SUBSCRIBE", "subscribe", ch, ":1"))
             return false;
     }
-    if (!g_kv_sendv(k, a, "UNSUBSCRIBE", ch, NULL) || !MSG(k, g_kv_read(k, a), "UNSUBSCRIBE", "unsubscribe", ch, ":0"))
+    if (!g_kv_sendv(k, a, "UNSUBSCRIBE", ch, G_KV_END) ||
+        !MSG(k, g_kv_read(k, a), "UNSUBSCRIBE", "unsubscribe", ch, ":0"))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "after", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "after", G_KV_END), 1))
         return false;
     if (!MSG(k, g_kv_read(k, b), "the subscriber still listening", "message", ch, "after"))
         return false;
@@ -731,11 +736,12 @@ KV_CHECK(q175_fire_and_forget)
     OPEN(sub);
     OPEN(pub);
     const char *ch = g_kv_key(k, "late");
-    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "before", NULL), 0))
+    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "before", G_KV_END), 0))
         return false;
-    if (!g_kv_sendv(k, sub, "SUBSCRIBE", ch, NULL) || !MSG(k, g_kv_read(k, sub), "SUBSCRIBE", "subscribe", ch, ":1"))
+    if (!g_kv_sendv(k, sub, "SUBSCRIBE", ch, G_KV_END) ||
+        !MSG(k, g_kv_read(k, sub), "SUBSCRIBE", "subscribe", ch, ":1"))
         return false;
-    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "after", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, pub, "PUBLISH", ch, "after", G_KV_END), 1))
         return false;
     /* pub/sub keeps nothing: the first thing the late subscriber sees is "after" */
     return MSG(k, g_kv_read(k, sub), "first message of a late subscriber", "message", ch, "after");
@@ -747,15 +753,15 @@ KV_CHECK(q175_introspection)
     OPEN(s2);
     OPEN(q);
     const char *a = g_kv_key(k, "a"), *b = g_kv_key(k, "b"), *none = g_kv_key(k, "none");
-    if (!g_kv_sendv(k, s1, "SUBSCRIBE", a, b, NULL) || !g_kv_read(k, s1) || !g_kv_read(k, s1) ||
-        !g_kv_sendv(k, s2, "SUBSCRIBE", a, NULL) || !g_kv_read(k, s2))
+    if (!g_kv_sendv(k, s1, "SUBSCRIBE", a, b, G_KV_END) || !g_kv_read(k, s1) || !g_kv_read(k, s1) ||
+        !g_kv_sendv(k, s2, "SUBSCRIBE", a, G_KV_END) || !g_kv_read(k, s2))
         return false;
-    struct g_rv *r = g_kv_call(k, q, "PUBSUB", "NUMSUB", a, b, none, NULL);
+    struct g_rv *r = g_kv_call(k, q, "PUBSUB", "NUMSUB", a, b, none, G_KV_END);
     if (!g_kv_want_array(k, r, 6))
         return false;
     if (!g_kv_is_str(&r->a[0], a) || r->a[1].i != 2 || !g_kv_is_str(&r->a[2], b) || r->a[3].i != 1 || r->a[5].i != 0)
         return g_fail(k->g, "sent %s, got %s, expected [a, :2, b, :1, none, :0]", k->last, g_kv_show(k, r));
-    r = g_kv_call(k, q, "PUBSUB", "CHANNELS", st_arena_printf(&k->ar, "%s*", k->prefix), NULL);
+    r = g_kv_call(k, q, "PUBSUB", "CHANNELS", st_arena_printf(&k->ar, "%s*", k->prefix), G_KV_END);
     if (!g_kv_want_array(k, r, 2))
         return false;
     bool has_a = g_kv_is_str(&r->a[0], a) || g_kv_is_str(&r->a[1], a);
@@ -786,24 +792,24 @@ const struct st_grader st__grade_q175 = { "q175", 175, 0, NULL, q175_checks };
 static int release(struct g_kv *k, struct g_rconn *c, const char *lock, const char *token,
                    void (*between)(struct g_kv *k, void *arg), void *arg)
 {
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "WATCH", lock, NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "WATCH", lock, G_KV_END)))
         return -1;
-    struct g_rv *r = g_kv_call(k, c, "GET", lock, NULL);
+    struct g_rv *r = g_kv_call(k, c, "GET", lock, G_KV_END);
     if (!r)
         return -1;
     if (!g_kv_is_str(r, token)) {
-        if (!g_kv_want_ok(k, g_kv_call(k, c, "UNWATCH", NULL)))
+        if (!g_kv_want_ok(k, g_kv_call(k, c, "UNWATCH", G_KV_END)))
             return -1;
         return 0;
     }
     if (between)
         between(k, arg);
-    if (k->g->failed || !g_kv_want_ok(k, g_kv_call(k, c, "MULTI", NULL)))
+    if (k->g->failed || !g_kv_want_ok(k, g_kv_call(k, c, "MULTI", G_KV_END)))
         return -1;
-    r = g_kv_call(k, c, "DEL", lock, NULL);
+    r = g_kv_call(k, c, "DEL", lock, G_KV_END);
     if (!r || !(r->t == '+' && r->n == 6 && memcmp(r->s, "QUEUED", 6) == 0))
         return r ? (g_fail(k->g, "sent %s inside MULTI, got %s, expected +QUEUED", k->last, g_kv_show(k, r)), -1) : -1;
-    r = g_kv_call(k, c, "EXEC", NULL);
+    r = g_kv_call(k, c, "EXEC", G_KV_END);
     if (!r)
         return -1;
     if (r->t == '_')
@@ -818,14 +824,14 @@ KV_CHECK(q311_acquire)
     OPEN(a);
     OPEN(b);
     const char *lock = g_kv_key(k, "lock"), *ta = rand_word(k, 16), *tb = rand_word(k, 16);
-    if (!g_kv_want_ok(k, g_kv_call(k, a, "SET", lock, ta, "NX", "PX", "5000", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, a, "SET", lock, ta, "NX", "PX", "5000", G_KV_END)))
         return false;
-    if (!g_kv_want_nil(k, g_kv_call(k, b, "SET", lock, tb, "NX", "PX", "5000", NULL)))
+    if (!g_kv_want_nil(k, g_kv_call(k, b, "SET", lock, tb, "NX", "PX", "5000", G_KV_END)))
         return false; /* held: refused */
-    if (!g_kv_want_str(k, g_kv_call(k, b, "GET", lock, NULL), ta) ||
-        !g_kv_want_range(k, g_kv_call(k, b, "PTTL", lock, NULL), 1, 5000))
+    if (!g_kv_want_str(k, g_kv_call(k, b, "GET", lock, G_KV_END), ta) ||
+        !g_kv_want_range(k, g_kv_call(k, b, "PTTL", lock, G_KV_END), 1, 5000))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, a, "DEL", lock, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, a, "DEL", lock, G_KV_END), 1);
 }
 
 KV_CHECK(q311_lease)
@@ -833,14 +839,14 @@ KV_CHECK(q311_lease)
     OPEN(a);
     OPEN(b);
     const char *lock = g_kv_key(k, "lease"), *ta = rand_word(k, 16), *tb = rand_word(k, 16);
-    if (!g_kv_want_ok(k, g_kv_call(k, a, "SET", lock, ta, "NX", "PX", "300", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, a, "SET", lock, ta, "NX", "PX", "300", G_KV_END)))
         return false;
     g_kv_sleep(500); /* a crashed holder: the lease runs out */
-    if (!g_kv_want_ok(k, g_kv_call(k, b, "SET", lock, tb, "NX", "PX", "5000", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, b, "SET", lock, tb, "NX", "PX", "5000", G_KV_END)))
         return false;
-    if (!g_kv_want_str(k, g_kv_call(k, a, "GET", lock, NULL), tb))
+    if (!g_kv_want_str(k, g_kv_call(k, a, "GET", lock, G_KV_END), tb))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, b, "DEL", lock, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, b, "DEL", lock, G_KV_END), 1);
 }
 
 KV_CHECK(q311_safe_release)
@@ -848,19 +854,19 @@ KV_CHECK(q311_safe_release)
     OPEN(a);
     OPEN(b);
     const char *lock = g_kv_key(k, "safe"), *ta = rand_word(k, 16), *tb = rand_word(k, 16);
-    if (!g_kv_want_ok(k, g_kv_call(k, b, "SET", lock, tb, "NX", "PX", "5000", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, b, "SET", lock, tb, "NX", "PX", "5000", G_KV_END)))
         return false;
     int rc = release(k, a, lock, ta, NULL, NULL); /* A does not own it */
     if (rc < 0)
         return false;
-    if (rc != 0 || !g_kv_want_str(k, g_kv_call(k, b, "GET", lock, NULL), tb))
+    if (rc != 0 || !g_kv_want_str(k, g_kv_call(k, b, "GET", lock, G_KV_END), tb))
         return g_fail(k->g, "a release with the wrong token deleted the lock");
     rc = release(k, b, lock, tb, NULL, NULL);
     if (rc < 0)
         return false;
     if (rc != 1)
         return g_fail(k->g, "the owner's release (WATCH, GET, MULTI, DEL, EXEC) did not delete its lock");
-    return g_kv_want_int(k, g_kv_call(k, b, "EXISTS", lock, NULL), 0);
+    return g_kv_want_int(k, g_kv_call(k, b, "EXISTS", lock, G_KV_END), 0);
 }
 
 struct takeover {
@@ -872,9 +878,9 @@ struct takeover {
 static void take_over(struct g_kv *k, void *arg)
 {
     struct takeover *t = arg;
-    if (!g_kv_want_int(k, g_kv_call(k, t->b, "DEL", t->lock, NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, t->b, "DEL", t->lock, G_KV_END), 1))
         return; /* stands for the expiry of A's lease */
-    g_kv_want_ok(k, g_kv_call(k, t->b, "SET", t->lock, t->tb, "NX", "PX", "5000", NULL));
+    g_kv_want_ok(k, g_kv_call(k, t->b, "SET", t->lock, t->tb, "NX", "PX", "5000", G_KV_END));
 }
 
 KV_CHECK(q311_release_race)
@@ -882,7 +888,7 @@ KV_CHECK(q311_release_race)
     OPEN(a);
     OPEN(b);
     const char *lock = g_kv_key(k, "race"), *ta = rand_word(k, 16), *tb = rand_word(k, 16);
-    if (!g_kv_want_ok(k, g_kv_call(k, a, "SET", lock, ta, "NX", "PX", "5000", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, a, "SET", lock, ta, "NX", "PX", "5000", G_KV_END)))
         return false;
     struct takeover t = { b, lock, tb };
     int rc = release(k, a, lock, ta, take_over, &t);
@@ -891,9 +897,9 @@ KV_CHECK(q311_release_race)
     if (rc != 0)
         return g_fail(k->g, "A's check-and-delete went through after B took the lock between A's GET and EXEC: "
                             "WATCH must make that EXEC fail (nil)");
-    if (!g_kv_want_str(k, g_kv_call(k, b, "GET", lock, NULL), tb))
+    if (!g_kv_want_str(k, g_kv_call(k, b, "GET", lock, G_KV_END), tb))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, b, "DEL", lock, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, b, "DEL", lock, G_KV_END), 1);
 }
 
 /* One contender of the mutual exclusion check: a small state machine, one command per
@@ -911,7 +917,7 @@ static bool contender_step(struct g_kv *k, struct contender *ct, const char *loc
     struct g_rv *r;
     switch (ct->state) {
     case 0:
-        r = g_kv_call(k, ct->c, "SET", lock, ct->token, "NX", "PX", "5000", NULL);
+        r = g_kv_call(k, ct->c, "SET", lock, ct->token, "NX", "PX", "5000", G_KV_END);
         if (!r)
             return false;
         if (r->t == '+')
@@ -920,14 +926,14 @@ static bool contender_step(struct g_kv *k, struct contender *ct, const char *loc
             return g_fail(k->g, "sent %s, got %s, expected +OK or nil", k->last, g_kv_show(k, r));
         return true;
     case 1:
-        r = g_kv_call(k, ct->c, "GET", counter, NULL);
+        r = g_kv_call(k, ct->c, "GET", counter, G_KV_END);
         if (!r || r->t != '$')
             return r ? g_fail(k->g, "sent %s, got %s", k->last, g_kv_show(k, r)) : false;
         ct->seen = atoll(st_arena_strndup(&k->ar, r->s, r->n));
         ct->state = 2;
         return true;
     case 2: /* read-modify-write: safe only under the lock */
-        if (!g_kv_want_ok(k, g_kv_call(k, ct->c, "SET", counter, num(k, ct->seen + 1), "EX", "60", NULL)))
+        if (!g_kv_want_ok(k, g_kv_call(k, ct->c, "SET", counter, num(k, ct->seen + 1), "EX", "60", G_KV_END)))
             return false;
         ct->state = 3;
         return true;
@@ -954,7 +960,7 @@ KV_CHECK(q311_exclusion)
         if (!(cs[i].c = g_kv_open(k)))
             return false;
     }
-    if (!g_kv_want_ok(k, g_kv_call(k, cs[0].c, "SET", counter, "0", "EX", "60", NULL)))
+    if (!g_kv_want_ok(k, g_kv_call(k, cs[0].c, "SET", counter, "0", "EX", "60", G_KV_END)))
         return false;
     int total = 0;
     for (int steps = 0; total < N * ROUNDS && steps < 4000; steps++) {
@@ -968,12 +974,12 @@ KV_CHECK(q311_exclusion)
     }
     if (total < N * ROUNDS)
         return g_fail(k->g, "only %d of %d critical sections completed: the lock was not handed on", total, N * ROUNDS);
-    if (!g_kv_want_str(k, g_kv_call(k, cs[0].c, "GET", counter, NULL), num(k, (int64_t)N * ROUNDS)))
+    if (!g_kv_want_str(k, g_kv_call(k, cs[0].c, "GET", counter, G_KV_END), num(k, (int64_t)N * ROUNDS)))
         return g_fail(k->g,
                       "%d clients each incremented a counter %d times under the lock (GET then SET): the "
                       "counter is not %d, so two held the lock at once. %s",
                       N, ROUNDS, N * ROUNDS, k->g->reason);
-    return g_kv_want_int(k, g_kv_call(k, cs[0].c, "DEL", counter, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, cs[0].c, "DEL", counter, G_KV_END), 1);
 }
 
 static const struct st_grade_check q311_checks[] = {
@@ -993,13 +999,13 @@ KV_CHECK(q313_basics)
     OPEN(c);
     const char *key = g_kv_key(k, "hits");
     int64_t by = g_range(k->g, 5, 500);
-    if (!g_kv_want_int(k, g_kv_call(k, c, "INCR", key, NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "INCRBY", key, num(k, by), NULL), 1 + by) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "DECR", key, NULL), by) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "DECRBY", key, num(k, by + 10), NULL), -10) ||
-        !g_kv_want_str(k, g_kv_call(k, c, "GET", key, NULL), "-10"))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "INCR", key, G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "INCRBY", key, num(k, by), G_KV_END), 1 + by) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "DECR", key, G_KV_END), by) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "DECRBY", key, num(k, by + 10), G_KV_END), -10) ||
+        !g_kv_want_str(k, g_kv_call(k, c, "GET", key, G_KV_END), "-10"))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 KV_CHECK(q313_concurrent)
@@ -1012,19 +1018,19 @@ KV_CHECK(q313_errors)
 {
     OPEN(c);
     const char *text = g_kv_key(k, "text"), *max = g_kv_key(k, "max");
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", text, "abc", NULL)) ||
-        !g_kv_want_err(k, g_kv_call(k, c, "INCR", text, NULL), "ERR value is not an integer or out of range") ||
-        !g_kv_want_str(k, g_kv_call(k, c, "GET", text, NULL), "abc"))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", text, "abc", G_KV_END)) ||
+        !g_kv_want_err(k, g_kv_call(k, c, "INCR", text, G_KV_END), "ERR value is not an integer or out of range") ||
+        !g_kv_want_str(k, g_kv_call(k, c, "GET", text, G_KV_END), "abc"))
         return false;
-    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", max, "9223372036854775806", NULL)) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "INCR", max, NULL), INT64_MAX) ||
-        !g_kv_want_err(k, g_kv_call(k, c, "INCR", max, NULL), "ERR increment or decrement would overflow") ||
-        !g_kv_want_str(k, g_kv_call(k, c, "GET", max, NULL), "9223372036854775807"))
+    if (!g_kv_want_ok(k, g_kv_call(k, c, "SET", max, "9223372036854775806", G_KV_END)) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "INCR", max, G_KV_END), INT64_MAX) ||
+        !g_kv_want_err(k, g_kv_call(k, c, "INCR", max, G_KV_END), "ERR increment or decrement would overflow") ||
+        !g_kv_want_str(k, g_kv_call(k, c, "GET", max, G_KV_END), "9223372036854775807"))
         return false;
-    if (!g_kv_want_err(k, g_kv_call(k, c, "INCRBY", max, "notanumber", NULL),
+    if (!g_kv_want_err(k, g_kv_call(k, c, "INCRBY", max, "notanumber", G_KV_END),
                        "ERR value is not an integer or out of range"))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", text, max, NULL), 2);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", text, max, G_KV_END), 2);
 }
 
 KV_CHECK(q313_sharded)
@@ -1041,7 +1047,7 @@ KV_CHECK(q313_sharded)
         for (int i = 0; i < N; i++) {
             int64_t by = g_range(k->g, 1, 9);
             total += by;
-            if (!g_kv_sendv(k, cs[i], "INCRBY", keys[g_rand(k->g) % SHARDS], num(k, by), NULL))
+            if (!g_kv_sendv(k, cs[i], "INCRBY", keys[g_rand(k->g) % SHARDS], num(k, by), G_KV_END))
                 return false;
         }
     }
@@ -1075,17 +1081,17 @@ KV_CHECK(q313_windowed)
 {
     OPEN(c);
     const char *key = g_kv_key(k, "per-minute");
-    if (!g_kv_want_int(k, g_kv_call(k, c, "INCR", key, NULL), 1) ||
-        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", key, "60", NULL), 1))
+    if (!g_kv_want_int(k, g_kv_call(k, c, "INCR", key, G_KV_END), 1) ||
+        !g_kv_want_int(k, g_kv_call(k, c, "EXPIRE", key, "60", G_KV_END), 1))
         return false;
     for (int i = 2; i <= 5; i++) {
-        if (!g_kv_want_int(k, g_kv_call(k, c, "INCR", key, NULL), i))
+        if (!g_kv_want_int(k, g_kv_call(k, c, "INCR", key, G_KV_END), i))
             return false;
     }
     /* INCR changes the value, not the key's lifetime */
-    if (!g_kv_want_range(k, g_kv_call(k, c, "TTL", key, NULL), 55, 60))
+    if (!g_kv_want_range(k, g_kv_call(k, c, "TTL", key, G_KV_END), 55, 60))
         return false;
-    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, NULL), 1);
+    return g_kv_want_int(k, g_kv_call(k, c, "DEL", key, G_KV_END), 1);
 }
 
 static const struct st_grade_check q313_checks[] = {

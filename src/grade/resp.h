@@ -55,13 +55,16 @@ struct g_rconn *g_kv_open(struct g_kv *k);
 bool g_kv_send(struct g_kv *k, struct g_rconn *c, int argc, const char *const *argv, const size_t *lens);
 /* Send bytes as they are (pipelines); what names them in failure reports. */
 bool g_kv_send_raw(struct g_kv *k, struct g_rconn *c, const char *p, size_t n, const char *what);
-/* Send a NULL-terminated list of C strings. */
+/* Ends the argument list of g_kv_sendv and g_kv_call: a null pointer of the arguments'
+ * type (a bare NULL may be an int 0 in a variadic call). */
+#define G_KV_END ((const char *)NULL)
+/* Send a list of C strings ended by G_KV_END. */
 bool g_kv_sendv(struct g_kv *k, struct g_rconn *c, ...);
 /* Read one reply, or NULL after g_fail (timeout, closed, not RESP). */
 struct g_rv *g_kv_read(struct g_kv *k, struct g_rconn *c);
 /* Wait up to ms for a reply: NULL without failing when nothing came (for "no message"). */
 struct g_rv *g_kv_try_read(struct g_kv *k, struct g_rconn *c, int ms);
-/* Send a NULL-terminated command and read its reply (NULL after g_fail). */
+/* Send a command ended by G_KV_END and read its reply (NULL after g_fail). */
 struct g_rv *g_kv_call(struct g_kv *k, struct g_rconn *c, ...);
 
 /* The reply in a short readable form: +OK :5 "bulk" nil [a, b] -ERR (arena). */
