@@ -7,16 +7,10 @@
 start() {
     local name=$1
     shift
-    port=
     "$S" "${APP_ARGS[@]}" --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 300); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$T/$name.out")
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    port=$(listen_port "$T/$name.out" "$pid" 30)
     if [ -z "$port" ]; then
         tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
         return 1

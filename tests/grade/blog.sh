@@ -25,13 +25,7 @@ start() {
     : >"$T/app.out"
     python3 "$SRCROOT/tests/grade/wrong/blog_app.py" --listen 0 "${bug[@]}" >"$T/app.out" 2>"$T/app.err" &
     APP=$!
-    port=
-    for _ in $(seq 200); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$T/app.out")
-        [ -n "$port" ] && break
-        kill -0 "$APP" 2>/dev/null || break
-        sleep 0.05
-    done
+    port=$(listen_port "$T/app.out" "$APP" 10)
 }
 stop() {
     kill "$APP" 2>/dev/null

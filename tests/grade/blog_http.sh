@@ -19,21 +19,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM
 
-# wait_port NAME FILE PID - the port a server printed ("listening on http://127.0.0.1:N").
-wait_port() {
-    local p=
-    for _ in $(seq 200); do
-        p=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$2")
-        [ -n "$p" ] && break
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "$p"
-}
-
 "$S" example blog --listen 127.0.0.1:0 --db "sqlite:$T/blog.db" --no-access-log >"$T/blog.out" 2>"$T/blog.err" &
 PIDS+=($!)
-port=$(wait_port blog "$T/blog.out" $!)
+port=$(listen_port "$T/blog.out" $! 10)
 if [ -z "$port" ]; then
     tap_result 0 "strata example blog starts" "$(cat "$T/blog.err")"
     done_testing
@@ -58,7 +46,7 @@ proxy() {
         >"$T/proxy.out" 2>"$T/proxy.err" &
     ppid=$!
     PIDS+=($ppid)
-    pport=$(wait_port proxy "$T/proxy.out" $ppid)
+    pport=$(listen_port "$T/proxy.out" $ppid 10)
 }
 unproxy() {
     kill "$ppid" 2>/dev/null

@@ -171,11 +171,7 @@ start() {
     "$S" example "$app" --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 150); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$T/$name.out")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    port=$(listen_port "$T/$name.out" "$pid" 15)
     if [ -z "$port" ]; then
         tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
         return 1

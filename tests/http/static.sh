@@ -61,12 +61,7 @@ else
     "$S" example bench --listen 127.0.0.1:0 --workers 2 --root "$W" >"$T/out" 2>"$T/err" &
 fi
 SERVER_PID=$!
-port=
-for _ in $(seq 100); do
-    port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$T/out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+port=$(listen_port "$T/out" "$SERVER_PID" 10)
 if [ -z "$port" ]; then
     tap_result 0 "server ($app) started" "$(cat "$T/out" "$T/err")"
     done_testing

@@ -40,3 +40,16 @@ done_testing() {
     echo "1..$tap_n"
     [ "$tap_failed" -eq 0 ]
 }
+
+# listen_port FILE PID [SECONDS] - the port a server printed to FILE ("listening on
+# http://127.0.0.1:N"), waiting up to SECONDS (default 20) while PID lives; "" if none came.
+listen_port() {
+    local p= i
+    for ((i = 0; i < ${3:-20} * 20; i++)); do
+        p=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$1")
+        [ -n "$p" ] && break
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "$p"
+}
