@@ -86,6 +86,41 @@ static void exec_on(const char *url, const char *sql)
     st_sql_close(db);
 }
 
+/*
+ * Wait (10 s at most) until the replica has replayed everything the primary has written so
+ * far. Pausing replay mid-transaction (a DROP TABLE holding its lock in the replica's
+ * startup process) would make a later read of that table on the replica wait for ever.
+ */
+static void replica_caught_up(void)
+{
+    struct st_sql_db *p, *r;
+    struct st_sql_stmt *st;
+    struct st_error err = { 0 };
+    char lsn[64] = "";
+    assert_int_equal(st_sql_open(primary_url, &p, &err), 0);
+    assert_int_equal(st_sql_prepare(p, "SELECT pg_current_wal_insert_lsn()::text", &st, &err), 0);
+    assert_int_equal(st_sql_step(st, &err), 1);
+    snprintf(lsn, sizeof lsn, "%s", st_sql_column_text(st, 0, NULL));
+    st_sql_finalize(st);
+    st_sql_close(p);
+    assert_int_equal(st_sql_open(replica_url, &r, &err), 0);
+    assert_int_equal(st_sql_prepare(r,
+                                    "SELECT CASE WHEN pg_last_wal_replay_lsn() >= CAST($1 AS pg_lsn) THEN 1 ELSE 0 END",
+                                    &st, &err),
+                     0);
+    bool done = false;
+    for (int64_t deadline = st_time_mono_ms() + 10000; !done && st_time_mono_ms() < deadline;) {
+        st_sql_reset(st);
+        st_sql_bind_text(st, 1, lsn, strlen(lsn));
+        done = st_sql_step(st, &err) == 1 && st_sql_column_int64(st, 0) != 0;
+        if (!done)
+            usleep(10000);
+    }
+    st_sql_finalize(st);
+    st_sql_close(r);
+    assert_true(done);
+}
+
 /* ---- LSN text ------------------------------------------------------------------------ */
 
 static void test_lsn_parse(void **state)
@@ -314,6 +349,7 @@ static void test_lag_falls_back(void **state)
 {
     (void)state;
     exec_on(primary_url, "DROP TABLE IF EXISTS repl; CREATE TABLE repl (id bigint PRIMARY KEY, v text)");
+    replica_caught_up(); /* the new table is there before replay stops */
     exec_on(replica_url, "SELECT pg_wal_replay_pause()");
     struct env e;
     env_open(&e, 150);
