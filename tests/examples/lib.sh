@@ -7,14 +7,7 @@
 start() {
     local name=$1
     shift
-    "$S" "${APP_ARGS[@]}" --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
-    pid=$!
-    PIDS+=("$pid")
-    port=$(listen_port "$T/$name.out" "$pid" 30)
-    if [ -z "$port" ]; then
-        tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
-        return 1
-    fi
+    spawn "$name" 30 "$S" "${APP_ARGS[@]}" --listen 127.0.0.1:0 "$@" || return 1
     tap_result 1 "$name: started (migrated, seeded, listening)"
 }
 

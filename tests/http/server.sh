@@ -166,17 +166,8 @@ RAW=(python3 "$T/raw.py")
 # pid and port, or fails the test and returns 1.
 start() {
     local name=$1 app=$2
-    port=
     shift 2
-    "$S" example "$app" --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
-    pid=$!
-    PIDS+=("$pid")
-    port=$(listen_port "$T/$name.out" "$pid" 15)
-    if [ -z "$port" ]; then
-        tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
-        return 1
-    fi
-    return 0
+    spawn "$name" 15 "$S" example "$app" --listen 127.0.0.1:0 "$@"
 }
 
 # stop_within SIGNAL PID SECONDS - sends SIGNAL and waits for PID (a child of this shell)

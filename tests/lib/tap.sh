@@ -53,3 +53,19 @@ listen_port() {
     done
     echo "$p"
 }
+
+# spawn NAME SECONDS CMD... - start CMD in the background (stdout $T/NAME.out, stderr
+# $T/NAME.err), add it to PIDS and wait for its printed port: sets pid and port, or fails
+# the test "NAME: started" with its output and returns 1.
+spawn() {
+    local name=$1 secs=$2
+    shift 2
+    "$@" >"$T/$name.out" 2>"$T/$name.err" &
+    pid=$!
+    PIDS+=("$pid")
+    port=$(listen_port "$T/$name.out" "$pid" "$secs")
+    if [ -z "$port" ]; then
+        tap_result 0 "$name: started" "$(cat "$T/$name.out" "$T/$name.err")"
+        return 1
+    fi
+}
