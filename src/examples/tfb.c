@@ -13,11 +13,9 @@
  * exchange's arena; the batch is the one allocation per request (one per read with
  * query_each, which sends each read as its own batch and transaction).
  *
- * The server runs st_http_serve's worker group here (public io/http calls only) because a
- * pool belongs to one loop: each worker creates its pool when it starts and frees it once
- * its server has drained, while the loop still runs.
+ * A pool belongs to one loop: st_http_serve's worker hooks make each worker's pool when it
+ * starts and free it once its server has drained, while the loop still runs.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +56,11 @@ const struct st_sql_migration st_tfb_migrations[] = {
     { 0, NULL, NULL, NULL },
 };
 
-/* One per worker loop; only that loop's thread touches it. */
+/* One per worker loop; only that loop's thread touches it (other workers' /metrics read
+ * its pool's counters). */
 struct tfb_worker {
     struct st_tfb *t;
-    struct st_io_loop *loop;
-    struct st_http_server *server;
-    struct st_sql_pool *pool;
+    struct st_sql_pool *pool; /* NULL once the worker stopped */
     struct st_sql_rng rng;
     char *update_sql[ST_TFB_MAX_QUERIES + 1]; /* the UPDATE for k distinct rows, built on first use */
     int32_t cache[ST_TFB_WORLD_ROWS + 1];     /* randomNumber by id, for /cached-queries */
@@ -75,13 +72,8 @@ struct st_tfb {
     bool query_each;                      /* one batch (one transaction) per read instead of one per request */
     int32_t world[ST_TFB_WORLD_ROWS + 1]; /* World as read at startup; copied per worker */
     /* while serving */
-    const struct st_http_serve_opts *opts;
-    const struct st_http_config *cfg;
     struct tfb_worker **w; /* by worker index; published by the worker once set up */
-    int *fds;
     int n;
-    struct st_io_signals sig;
-    atomic_int stopping;
 };
 
 struct tfb_row {
@@ -487,8 +479,9 @@ static void metrics(struct st_http_ex *x, struct st_tfb *t)
     struct st_sql_pool_stats sum = { 0 };
     for (int i = 0; i < t->n; i++) {
         struct tfb_worker *w = __atomic_load_n(&t->w[i], __ATOMIC_ACQUIRE);
-        if (w && w->pool)
-            st_sql_pool_stats_add(w->pool, &sum);
+        struct st_sql_pool *pool = w ? __atomic_load_n(&w->pool, __ATOMIC_ACQUIRE) : NULL;
+        if (pool)
+            st_sql_pool_stats_add(pool, &sum);
     }
     struct st_buf b;
     st_buf_init(&b, 1 << 20);
@@ -619,57 +612,7 @@ void st_tfb_free(struct st_tfb *t)
     free(t);
 }
 
-/* ---- serving: st_http_serve's worker group, plus a pool per worker ------------------------- */
-
-static void worker_drained(void *arg)
-{
-    struct tfb_worker *w = arg;
-    /* no connection is left, so no batch is running: the pool can go now, on its loop */
-    st_sql_pool_free(w->pool);
-    w->pool = NULL;
-    st_io_loop_stop(w->loop);
-}
-
-static void worker_drain(void *arg)
-{
-    struct tfb_worker *w = arg;
-    st_http_server_drain(w->server, worker_drained, w);
-}
-
-static void on_stop(struct st_io_signals *sig, int signo)
-{
-    struct st_tfb *t = sig->data;
-    if (atomic_fetch_add(&t->stopping, 1) > 0) { /* a second signal: stop now */
-        st_log_warn("tfb: second signal, stopping without draining", ST_LOG_INT("signal", signo));
-        st_io_workers_stop(t->w[0]->loop);
-        return;
-    }
-    st_log_info("tfb: draining", ST_LOG_INT("signal", signo));
-    for (int i = 0; i < t->n; i++) {
-        struct tfb_worker *w = __atomic_load_n(&t->w[i], __ATOMIC_ACQUIRE);
-        if (w)
-            st_io_post(w->loop, worker_drain, w);
-    }
-}
-
-static void on_reload(struct st_io_signals *sig)
-{
-    struct st_tfb *t = sig->data;
-    if (t->opts->on_reload)
-        t->opts->on_reload(t->opts->arg);
-}
-
-static void worker_free(struct tfb_worker *w)
-{
-    /* the pool first: batches still waiting for a connection complete (with an error) on
-     * exchanges of a server that is still there */
-    st_sql_pool_free(w->pool);
-    if (w->server)
-        st_http_server_free(w->server);
-    for (int k = 0; k <= ST_TFB_MAX_QUERIES; k++)
-        free(w->update_sql[k]);
-    free(w);
-}
+/* ---- serving: st_http_serve, plus a pool per worker ------------------------------------ */
 
 static uint64_t random_seed(int index)
 {
@@ -679,89 +622,61 @@ static uint64_t random_seed(int index)
     return s ^ ((uint64_t)index * 0x9E3779B97F4A7C15u);
 }
 
-static int worker_setup(struct st_io_loop *loop, int index, void *arg)
+/* st_http_serve's worker_start: the worker's pool, on its loop. */
+static int worker_start(struct st_io_loop *loop, int index, void *arg)
 {
     struct st_tfb *t = arg;
     struct tfb_worker *w = st_xcalloc(1, sizeof *w);
     w->t = t;
-    w->loop = loop;
     memcpy(w->cache, t->world, sizeof w->cache);
     st_sql_rng_seed(&w->rng, random_seed(index));
     struct st_sql_pool_opts po = { .url = t->url, .max_size = t->pool_size, .name = "tfb" };
     struct st_error err = { 0 };
     int rc = st_sql_pool_new(loop, &po, &w->pool, &err);
-    if (!rc)
-        rc = st_http_server_new(loop, t->fds[index], t->cfg, index, &w->server);
-    if (!rc && index == 0)
-        rc = st_io_signals_open(loop, &t->sig, on_stop, on_reload, t);
     if (rc) {
         st_log_error("tfb: worker setup failed", ST_LOG_INT("worker", index),
                      ST_LOG_STR("error", err.msg[0] ? err.msg : st_strerror(rc)));
-        worker_free(w);
+        free(w);
         return rc;
     }
-    __atomic_store_n(&t->w[index], w, __ATOMIC_RELEASE); /* last: the signal handler reads it */
+    __atomic_store_n(&t->w[index], w, __ATOMIC_RELEASE); /* last: /metrics of other workers reads it */
     return 0;
 }
 
-static void worker_teardown(struct st_io_loop *loop, int index, void *arg)
+/* st_http_serve's worker_stop: no exchange is left (or a forced stop), the pool goes, on its
+ * loop; the worker itself stays until st_tfb_serve returns (other workers' /metrics read it). */
+static void worker_stop(struct st_io_loop *loop, int index, void *arg)
 {
+    (void)loop;
     struct st_tfb *t = arg;
-    if (index == 0)
-        st_io_signals_close(loop, &t->sig);
     struct tfb_worker *w = t->w[index];
-    __atomic_store_n(&t->w[index], NULL, __ATOMIC_RELEASE);
-    worker_free(w);
-}
-
-/* One SO_REUSEPORT listener per worker, all on the port the first one got. */
-static int listen_all(struct st_tfb *t, const struct st_http_serve_opts *o, int *port, struct st_error *err)
-{
-    int backlog = o->backlog > 0 ? o->backlog : 4096;
-    int rc = st_io_listen(o->listen, backlog, ST_IO_REUSEPORT, &t->fds[0], err);
-    if (rc)
-        return rc;
-    rc = st_io_local_port(t->fds[0], port);
-    if (rc)
-        return st_error_set(err, rc, "listen on %s: %s", o->listen, st_strerror(rc));
-    const char *colon = strrchr(o->listen, ':');
-    char name[512];
-    snprintf(name, sizeof name, "%.*s:%d", colon ? (int)(colon - o->listen) : 0, o->listen, *port);
-    for (int i = 1; !rc && i < t->n; i++)
-        rc = st_io_listen(name, backlog, ST_IO_REUSEPORT, &t->fds[i], err);
-    return rc;
+    struct st_sql_pool *pool = w->pool;
+    __atomic_store_n(&w->pool, NULL, __ATOMIC_RELEASE);
+    st_sql_pool_free(pool);
 }
 
 int st_tfb_serve(struct st_tfb *t, const struct st_http_serve_opts *o, const struct st_http_config *cfg,
                  struct st_error *err)
 {
-    int rc = st_io_signals_block();
-    if (rc)
-        return st_error_set(err, rc, "block signals: %s", st_strerror(rc));
     t->n = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (t->n < 1)
         t->n = 1;
-    t->opts = o;
-    t->cfg = cfg;
     t->w = st_xcalloc((size_t)t->n, sizeof(struct tfb_worker *));
-    t->fds = st_xcalloc((size_t)t->n, sizeof *t->fds);
-    for (int i = 0; i < t->n; i++)
-        t->fds[i] = -1;
-    int port = 0;
-    rc = listen_all(t, o, &port, err);
-    if (!rc) {
-        if (o->on_ready)
-            o->on_ready(port, o->arg);
-        rc = st_io_run_workers(t->n, worker_setup, worker_teardown, t);
-        if (rc)
-            st_error_set(err, rc, "start workers: %s", rc < 0 ? st_strerror(rc) : "setup failed");
+    struct st_http_serve_opts so = *o;
+    so.workers = t->n;
+    so.worker_start = worker_start;
+    so.worker_stop = worker_stop;
+    so.worker_arg = t;
+    int rc = st_http_serve(&so, cfg, err);
+    for (int i = 0; i < t->n; i++) {
+        struct tfb_worker *w = t->w[i];
+        if (!w)
+            continue;
+        for (int k = 0; k <= ST_TFB_MAX_QUERIES; k++)
+            free(w->update_sql[k]);
+        free(w);
     }
-    for (int i = 0; i < t->n; i++)
-        if (t->fds[i] >= 0)
-            close(t->fds[i]);
-    free(t->fds);
     free(t->w);
-    t->fds = NULL;
     t->w = NULL;
     return rc;
 }
